@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Module graph and import direction: docs/ARCHITECTURE.md (contract: ../shared/DESIGN.md).
+let package = Package(
+    name: "portcullis",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "portcullis", targets: ["PortcullisCLI"]),
+        .library(name: "JOSE", targets: ["JOSE"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "JOSE", dependencies: ["COpenSSL"]),
+        .executableTarget(
+            name: "PortcullisCLI",
+            dependencies: [
+                "JOSE",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "JOSEBench",
+            dependencies: ["JOSE", "COpenSSL"],
+            path: "bench/JOSEBench"
+        ),
+        .testTarget(name: "JOSETests", dependencies: ["JOSE", "COpenSSL"]),
+    ]
+)

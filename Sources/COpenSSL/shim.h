@@ -1,0 +1,171 @@
+// Thin C helpers over OpenSSL 3 for the JOSE module.
+//
+// Why C and not Swift: OSSL_PARAM_BLD keeps raw pointers (names, BIGNUMs) until
+// OSSL_PARAM_BLD_to_param, and variadic APIs (EVP_PKEY_Q_keygen) cannot be called from
+// Swift. Each helper owns every temporary it creates and frees it before returning;
+// the returned EVP_PKEY (if any) belongs to the caller (EVP_PKEY_free).
+// Only OpenSSL 3 APIs are used: EVP, OSSL_PARAM, no deprecated RSA_*/EC_KEY_* calls.
+#ifndef PORTCULLIS_COPENSSL_SHIM_H
+#define PORTCULLIS_COPENSSL_SHIM_H
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <string.h>
+
+/// Selections for portcullis_pkey_fromdata (composite macros are not imported into Swift).
+static const int PORTCULLIS_SELECT_PUBLIC = EVP_PKEY_PUBLIC_KEY;
+static const int PORTCULLIS_SELECT_KEYPAIR = EVP_PKEY_KEYPAIR;
+
+/// Builds a key with EVP_PKEY_fromdata from up to 8 BIGNUM parameters given as big-endian
+/// bytes, plus optional UTF-8 and octet-string parameters. `selection` is
+/// EVP_PKEY_PUBLIC_KEY or EVP_PKEY_KEYPAIR.
+static inline EVP_PKEY *portcullis_pkey_fromdata(
+    const char *type, int selection,
+    const char *const *bn_names, const unsigned char *const *bn_values, const size_t *bn_lengths, int bn_count,
+    const char *utf8_name, const char *utf8_value,
+    const char *octet_name, const unsigned char *octet_value, size_t octet_length)
+{
+    EVP_PKEY *pkey = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    OSSL_PARAM *params = NULL;
+    BIGNUM *bns[8] = {0};
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    if (bld == NULL || bn_count < 0 || bn_count > 8) goto done;
+    for (int i = 0; i < bn_count; i++) {
+        bns[i] = BN_bin2bn(bn_values[i], (int)bn_lengths[i], NULL);
+        if (bns[i] == NULL || OSSL_PARAM_BLD_push_BN(bld, bn_names[i], bns[i]) != 1) goto done;
+    }
+    if (utf8_name != NULL && OSSL_PARAM_BLD_push_utf8_string(bld, utf8_name, utf8_value, 0) != 1) goto done;
+    if (octet_name != NULL && OSSL_PARAM_BLD_push_octet_string(bld, octet_name, octet_value, octet_length) != 1) goto done;
+    params = OSSL_PARAM_BLD_to_param(bld);
+    if (params == NULL) goto done;
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1) goto done;
+    if (EVP_PKEY_fromdata(ctx, &pkey, selection, params) != 1) { pkey = NULL; goto done; }
+done:
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    for (int i = 0; i < 8; i++) BN_clear_free(bns[i]);
+    ERR_clear_error();
+    return pkey;
+}
+
+/// 1 when the public part of `pkey` is valid (for EC: the point is on the curve and not
+/// the point at infinity), 0 otherwise.
+static inline int portcullis_public_check(EVP_PKEY *pkey)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    if (ctx == NULL) { ERR_clear_error(); return 0; }
+    int ok = EVP_PKEY_public_check(ctx) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    return ok;
+}
+
+/// Writes a BIGNUM parameter of `pkey` as big-endian bytes left-padded to `length`
+/// (0 = minimal length). Returns the number of bytes written, or -1.
+static inline int portcullis_get_bn_param(const EVP_PKEY *pkey, const char *name, unsigned char *out, int capacity, int length)
+{
+    BIGNUM *bn = NULL;
+    if (EVP_PKEY_get_bn_param(pkey, name, &bn) != 1) { ERR_clear_error(); return -1; }
+    int n = BN_num_bytes(bn);
+    int want = length > 0 ? length : n;
+    int written = -1;
+    if (want <= capacity && n <= want) written = BN_bn2binpad(bn, out, want);
+    BN_clear_free(bn);
+    return written;
+}
+
+/// Verifies `sig` over `data`. `md` may be NULL (EdDSA). `pss` selects RSASSA-PSS with
+/// MGF1(md) and a salt as long as the digest (RFC 7518 §3.5).
+/// Returns 1 valid, 0 invalid, -1 setup failure.
+static inline int portcullis_digest_verify(EVP_PKEY *pkey, const EVP_MD *md, int pss,
+                                           const unsigned char *sig, size_t sig_length,
+                                           const unsigned char *data, size_t data_length)
+{
+    EVP_PKEY_CTX *pctx = NULL;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int rc = -1;
+    if (ctx == NULL) goto done;
+    if (EVP_DigestVerifyInit(ctx, &pctx, md, NULL, pkey) != 1) goto done;
+    if (pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1
+                || EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1
+                || EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1)) goto done;
+    rc = EVP_DigestVerify(ctx, sig, sig_length, data, data_length) == 1 ? 1 : 0;
+done:
+    EVP_MD_CTX_free(ctx);
+    if (rc != 1) ERR_clear_error();
+    return rc;
+}
+
+/// Signs `data` into `sig` (capacity in *sig_length; on return, the length written).
+/// Returns 1 on success, 0 on failure.
+static inline int portcullis_digest_sign(EVP_PKEY *pkey, const EVP_MD *md, int pss,
+                                         const unsigned char *data, size_t data_length,
+                                         unsigned char *sig, size_t *sig_length)
+{
+    EVP_PKEY_CTX *pctx = NULL;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int rc = 0;
+    if (ctx == NULL) goto done;
+    if (EVP_DigestSignInit(ctx, &pctx, md, NULL, pkey) != 1) goto done;
+    if (pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1
+                || EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1
+                || EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1)) goto done;
+    rc = EVP_DigestSign(ctx, sig, sig_length, data, data_length) == 1;
+done:
+    EVP_MD_CTX_free(ctx);
+    if (rc != 1) ERR_clear_error();
+    return rc;
+}
+
+/// Generates a key: "RSA" with `bits`, "EC" with `curve` ("P-256", ...), or "ED25519".
+static inline EVP_PKEY *portcullis_generate_key(const char *type, size_t bits, const char *curve)
+{
+    EVP_PKEY *pkey = NULL;
+    if (strcmp(type, "RSA") == 0) pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", bits);
+    else if (strcmp(type, "EC") == 0) pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
+    else pkey = EVP_PKEY_Q_keygen(NULL, NULL, type);
+    if (pkey == NULL) ERR_clear_error();
+    return pkey;
+}
+
+/// Reads a private key (or, with `is_public`, a SubjectPublicKeyInfo public key) from PEM.
+static inline EVP_PKEY *portcullis_read_pem(const void *pem, int length, int is_public)
+{
+    BIO *bio = BIO_new_mem_buf(pem, length);
+    if (bio == NULL) return NULL;
+    EVP_PKEY *pkey = is_public ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL)
+                               : PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    if (pkey == NULL) ERR_clear_error();
+    return pkey;
+}
+
+/// Writes `pkey` as PEM (PKCS#8 private key, or SubjectPublicKeyInfo with `is_public`)
+/// into `out`. Returns the length needed; writes only when it fits `capacity`; -1 on error.
+static inline long portcullis_write_pem(EVP_PKEY *pkey, int is_public, char *out, long capacity)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (bio == NULL) return -1;
+    int ok = is_public ? PEM_write_bio_PUBKEY(bio, pkey)
+                       : PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL);
+    long length = -1;
+    if (ok == 1) {
+        char *data = NULL;
+        length = BIO_get_mem_data(bio, &data);
+        if (length <= capacity && out != NULL) memcpy(out, data, (size_t)length);
+    }
+    BIO_free(bio);
+    ERR_clear_error();
+    return length;
+}
+
+#endif

@@ -1,0 +1,123 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What a token's claims and `typ` must satisfy (RFC 7519 §4.1, RFC 8725 §3).
+public struct ClaimsPolicy: Sendable {
+    public enum Audiences: Sendable, Equatable {
+        /// `aud` is not checked (only for tools and issuers configured with `audiences: any`).
+        case any
+        /// `aud` (a string, or an array of strings) must contain at least one of these.
+        case oneOf(Set<String>)
+    }
+
+    /// Exact string the `iss` claim must equal; nil: not checked.
+    public var issuer: String?
+    public var audiences: Audiences
+    /// Tolerated clock skew, in seconds, for `exp`, `nbf` and `iat`.
+    public var leeway: Double
+    /// Whether a token without `exp` is refused (`missing_claim`).
+    public var requireExpiration: Bool
+    /// Longest accepted `exp - iat`, in seconds; tokens then also need `iat`.
+    public var maxLifetime: Double?
+    /// Expected `typ` header (e.g. `at+jwt`), compared case-insensitively, with or without
+    /// the `application/` prefix (RFC 7515 §4.1.9); nil: not checked.
+    public var expectedType: String?
+
+    public static let defaultLeeway: Double = 60
+
+    public init(issuer: String? = nil, audiences: Audiences = .any, leeway: Double = defaultLeeway,
+                requireExpiration: Bool = true, maxLifetime: Double? = nil, expectedType: String? = nil) {
+        self.issuer = issuer
+        self.audiences = audiences
+        self.leeway = leeway
+        self.requireExpiration = requireExpiration
+        self.maxLifetime = maxLifetime
+        self.expectedType = expectedType
+    }
+
+    /// The current time in seconds since the epoch.
+    public static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// Checks the time claims only (used again on every verified-token cache hit).
+    public func checkTimes(_ claims: JSONObject, now: Double) throws(JOSEError) {
+        let exp = try time(claims, "exp")
+        if exp == nil, requireExpiration { throw JOSEError(.missingClaim, "the token has no \"exp\" claim") }
+        if let exp, now >= exp + leeway {
+            throw JOSEError(.expired, "the token expired at \(Self.format(exp)) (now \(Self.format(now)), leeway \(Int(leeway)) s)")
+        }
+        if let nbf = try time(claims, "nbf"), now + leeway < nbf {
+            throw JOSEError(.notYetValid, "the token is not valid before \(Self.format(nbf)) (now \(Self.format(now)), leeway \(Int(leeway)) s)")
+        }
+        if let iat = try time(claims, "iat"), iat > now + leeway {
+            throw JOSEError(.issuedInFuture, "the token was issued at \(Self.format(iat)), in the future (now \(Self.format(now)), leeway \(Int(leeway)) s)")
+        }
+    }
+
+    /// Checks every claim rule, in the order AUTH_GUIDE.md lists.
+    public func check(header: JSONObject, claims: JSONObject, now: Double) throws(JOSEError) {
+        try checkTimes(claims, now: now)
+        if let maxLifetime {
+            guard let iat = try time(claims, "iat") else {
+                throw JOSEError(.missingClaim, "the token has no \"iat\" claim, needed to check its lifetime")
+            }
+            guard let exp = try time(claims, "exp") else {
+                throw JOSEError(.missingClaim, "the token has no \"exp\" claim, needed to check its lifetime")
+            }
+            if exp - iat > maxLifetime {
+                throw JOSEError(.lifetimeTooLong, "the token lives \(Int(exp - iat)) s; at most \(Int(maxLifetime)) s are accepted")
+            }
+        }
+        if let issuer {
+            guard let value = claims["iss"] else { throw JOSEError(.missingClaim, "the token has no \"iss\" claim") }
+            guard let iss = value.stringValue else { throw JOSEError(.invalidClaim, "\"iss\" must be a string") }
+            guard iss == issuer else { throw JOSEError(.wrongIssuer, "issuer \"\(iss)\" is not \"\(issuer)\"") }
+        }
+        if case .oneOf(let accepted) = audiences {
+            guard let value = claims["aud"] else { throw JOSEError(.missingClaim, "the token has no \"aud\" claim") }
+            let audiences: [String]
+            switch value {
+            case .string(let single): audiences = [single]
+            case .array(let elements):
+                let strings = elements.compactMap(\.stringValue)
+                guard strings.count == elements.count else { throw JOSEError(.invalidClaim, "\"aud\" must be a string or an array of strings") }
+                audiences = strings
+            default: throw JOSEError(.invalidClaim, "\"aud\" must be a string or an array of strings")
+            }
+            guard audiences.contains(where: accepted.contains) else {
+                throw JOSEError(.wrongAudience, "audience \(audiences) contains none of \(accepted.sorted())")
+            }
+        }
+        if let expectedType {
+            guard let typ = header["typ"]?.stringValue else {
+                throw JOSEError(.wrongType, "the header has no \"typ\"; \"\(expectedType)\" is required")
+            }
+            guard Self.normalizedType(typ) == Self.normalizedType(expectedType) else {
+                throw JOSEError(.wrongType, "typ \"\(typ)\" is not \"\(expectedType)\"")
+            }
+        }
+    }
+
+    private func time(_ claims: JSONObject, _ name: String) throws(JOSEError) -> Double? {
+        guard let value = claims[name] else { return nil }
+        guard case .number(let number) = value else {
+            throw JOSEError(.invalidClaim, "\"\(name)\" must be a JSON number (NumericDate), not \(value.typeName)")
+        }
+        return number.double
+    }
+
+    static func normalizedType(_ type: String) -> String {
+        let lowered = type.lowercased()
+        return lowered.hasPrefix("application/") ? String(lowered.dropFirst("application/".count)) : lowered
+    }
+
+    static func format(_ time: Double) -> String {
+        time.rounded() == time && abs(time) < 1e15 ? String(Int64(time)) : String(time)
+    }
+}

@@ -1,0 +1,87 @@
+import AsyncHTTPClient
+import Foundation
+import JOSE
+import NIOCore
+
+/// Loads verification keys for the CLI from a file or an http(s) URL: a JWKS, a single JWK,
+/// or a PEM public key.
+enum KeySetLoader {
+    static let maxBytes = 512 * 1024
+
+    static func load(_ location: String, allowInsecureHTTP: Bool) async throws -> JWKS {
+        let text: String
+        if location.hasPrefix("https://") || location.hasPrefix("http://") {
+            text = try await fetch(location, allowInsecureHTTP: allowInsecureHTTP)
+        } else {
+            text = try InputFiles.read(location, limit: maxBytes, what: "key set")
+        }
+        return try parse(text, source: location)
+    }
+
+    static func parse(_ text: String, source: String) throws -> JWKS {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.hasPrefix("-----BEGIN") {
+            do { return JWKS(keys: [JWK(kid: nil, key: try PublicKey.pem(trimmed))]) } catch {
+                throw UsageError("\(source): \(error.message)")
+            }
+        }
+        let document: JSONValue
+        do { document = try JSONParser.parse(trimmed) } catch {
+            throw UsageError("\(source): not valid JSON: \(error)")
+        }
+        if let object = document.objectValue, object["kty"] != nil {
+            switch JWK.parse(object) {
+            case .key(let key): return JWKS(keys: [key])
+            case .skipped(_, let reason): throw UsageError("\(source): the JWK cannot be used: \(reason)")
+            case .rejected(let kid, let error): return JWKS(keys: [], leftOut: [.init(kid: kid, reason: error.message, error: error)])
+            }
+        }
+        do { return try JWKS.parse(json: trimmed) } catch {
+            throw UsageError("\(source): \(error.message)")
+        }
+    }
+
+    /// Plain http is refused except to loopback, as the gateway's issuer fetches are.
+    static func fetch(_ url: String, allowInsecureHTTP: Bool) async throws -> String {
+        guard let parsed = URL(string: url), let host = parsed.host else { throw UsageError("invalid URL \(url)") }
+        if parsed.scheme == "http", !allowInsecureHTTP, !isLoopback(host) {
+            throw UsageError("refusing plain http to \(host): use https, or --allow-insecure-http")
+        }
+        let request = HTTPClientRequest(url: url)
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+            guard response.status == .ok else { throw UsageError("\(url) answered HTTP \(response.status.code)") }
+            var body = try await response.body.collect(upTo: maxBytes)
+            return body.readString(length: body.readableBytes) ?? ""
+        } catch let error as UsageError {
+            throw error
+        } catch let error as NIOTooManyBytesError {
+            _ = error
+            throw UsageError("\(url): the key set is larger than \(maxBytes) bytes")
+        } catch {
+            throw UsageError("\(url): \(error)")
+        }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+}
+
+enum InputFiles {
+    /// A whole file (or stdin for "-"), refused past `limit` bytes.
+    static func read(_ path: String, limit: Int, what: String) throws -> String {
+        let data: Data
+        if path == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let contents = FileManager.default.contents(atPath: path) else {
+                throw UsageError("cannot read \(what) file \(path)")
+            }
+            data = contents
+        }
+        guard data.count <= limit else { throw UsageError("\(path): the \(what) is larger than \(limit) bytes") }
+        guard let text = String(data: data, encoding: .utf8) else { throw UsageError("\(path): the \(what) is not UTF-8 text") }
+        return text
+    }
+}
