@@ -35,6 +35,6 @@ let package = Package(
             dependencies: ["JOSE", "COpenSSL"],
             path: "bench/JOSEBench"
         ),
-        .testTarget(name: "JOSETests", dependencies: ["JOSE", "COpenSSL"]),
+        .testTarget(name: "JOSETests", dependencies: ["JOSE", "COpenSSL"], exclude: ["Fixtures"]),
     ]
 )

@@ -69,6 +69,18 @@ static inline int portcullis_public_check(EVP_PKEY *pkey)
     return ok;
 }
 
+/// 1 when the private and public halves of `pkey` belong together (EC: pub = priv·G;
+/// RSA: n = p·q and the CRT values agree), 0 otherwise.
+static inline int portcullis_pairwise_check(EVP_PKEY *pkey)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    if (ctx == NULL) { ERR_clear_error(); return 0; }
+    int ok = EVP_PKEY_pairwise_check(ctx) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    return ok;
+}
+
 /// Writes a BIGNUM parameter of `pkey` as big-endian bytes left-padded to `length`
 /// (0 = minimal length). Returns the number of bytes written, or -1.
 static inline int portcullis_get_bn_param(const EVP_PKEY *pkey, const char *name, unsigned char *out, int capacity, int length)

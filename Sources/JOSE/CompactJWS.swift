@@ -58,9 +58,6 @@ public struct CompactJWS: Sendable {
         guard let signature = Base64URL.decode(signaturePart) else {
             throw JOSEError(.malformed, "the signature segment is not strict base64url")
         }
-        guard !signature.isEmpty else {
-            throw JOSEError(.malformed, "the signature segment is empty (unsigned token)")
-        }
         let headerValue: JSONValue
         do { headerValue = try JSONParser.parse(bytes: headerBytes, maxDepth: 8) } catch {
             throw JOSEError(.malformed, "the header is not valid JSON: \(error)")
@@ -111,6 +108,7 @@ public struct CompactJWS: Sendable {
             throw JOSEError(.unsupportedAlg, "alg \(algorithm.rawValue) is not in the allowed list (\(allowedAlgorithms.sorted().map(\.rawValue).joined(separator: ", ")))")
         }
         let candidates = try keys.candidates(kid: kid, algorithm: algorithm)
+        guard !signature.isEmpty else { throw JOSEError(.badSignature, "the signature segment is empty") }
         var lastError = JOSEError(.badSignature, "the signature does not verify")
         for candidate in candidates {
             do throws(JOSEError) {

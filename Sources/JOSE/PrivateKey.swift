@@ -90,6 +90,9 @@ public final class PrivateKey: @unchecked Sendable {
             throw JOSEError(.invalidKey, "OpenSSL refused the private JWK")
         }
         let key = try PrivateKey(owning: pkey)
+        guard portcullis_pairwise_check(pkey) == 1 else {
+            throw JOSEError(.invalidKey, "the private JWK's private and public members do not belong together")
+        }
         // The public members must describe this very key, or verifiers would be handed a lie.
         for name in ["n", "e", "x", "y"] where object[name] != nil {
             guard key.publicKey.jwk()[name] == object[name] else {

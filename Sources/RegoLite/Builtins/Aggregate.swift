@@ -1,0 +1,6 @@
+import Foundation
+
+enum AggregateBuiltins {
+    static func register(into r: inout BuiltinRegistry) {
+    }
+}

@@ -1,0 +1,6 @@
+import Foundation
+
+enum ArrayBuiltins {
+    static func register(into r: inout BuiltinRegistry) {
+    }
+}

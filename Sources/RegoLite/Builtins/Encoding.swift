@@ -1,0 +1,6 @@
+import Foundation
+
+enum EncodingBuiltins {
+    static func register(into r: inout BuiltinRegistry) {
+    }
+}

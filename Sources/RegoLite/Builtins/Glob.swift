@@ -1,0 +1,6 @@
+import Foundation
+
+enum GlobBuiltins {
+    static func register(into r: inout BuiltinRegistry) {
+    }
+}

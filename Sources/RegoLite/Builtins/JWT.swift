@@ -1,0 +1,6 @@
+import Foundation
+
+enum JWTBuiltins {
+    static func register(into r: inout BuiltinRegistry) {
+    }
+}

@@ -1,0 +1,6 @@
+import Foundation
+
+enum MiscBuiltins {
+    static func register(into r: inout BuiltinRegistry) {
+    }
+}

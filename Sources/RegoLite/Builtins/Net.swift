@@ -1,0 +1,6 @@
+import Foundation
+
+enum NetBuiltins {
+    static func register(into r: inout BuiltinRegistry) {
+    }
+}

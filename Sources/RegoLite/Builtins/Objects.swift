@@ -1,0 +1,6 @@
+import Foundation
+
+enum ObjectBuiltins {
+    static func register(into r: inout BuiltinRegistry) {
+    }
+}

@@ -1,0 +1,6 @@
+import Foundation
+
+enum RegexBuiltins {
+    static func register(into r: inout BuiltinRegistry) {
+    }
+}

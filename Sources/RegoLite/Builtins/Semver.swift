@@ -1,0 +1,6 @@
+import Foundation
+
+enum SemverBuiltins {
+    static func register(into r: inout BuiltinRegistry) {
+    }
+}

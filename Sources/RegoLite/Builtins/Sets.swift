@@ -1,0 +1,6 @@
+import Foundation
+
+enum SetBuiltins {
+    static func register(into r: inout BuiltinRegistry) {
+    }
+}

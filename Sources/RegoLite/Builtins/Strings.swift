@@ -1,0 +1,6 @@
+import Foundation
+
+enum StringBuiltins {
+    static func register(into r: inout BuiltinRegistry) {
+    }
+}

@@ -1,0 +1,6 @@
+import Foundation
+
+enum TimeBuiltins {
+    static func register(into r: inout BuiltinRegistry) {
+    }
+}

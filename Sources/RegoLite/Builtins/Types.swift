@@ -1,0 +1,6 @@
+import Foundation
+
+enum TypeBuiltins {
+    static func register(into r: inout BuiltinRegistry) {
+    }
+}

@@ -1,0 +1,6 @@
+import Foundation
+
+enum UUIDBuiltins {
+    static func register(into r: inout BuiltinRegistry) {
+    }
+}

@@ -1,0 +1,6 @@
+import Foundation
+
+enum UnitsBuiltins {
+    static func register(into r: inout BuiltinRegistry) {
+    }
+}

@@ -1,0 +1,109 @@
+/// Builtin and function calls, and the `with` keyword.
+extension Evaluator {
+    static func overrideKey(_ t: CallTarget) -> String {
+        switch t {
+        case .builtin(let b): return "b:" + b.name
+        case .function(let p): return "f:" + p.joined(separator: ".")
+        }
+    }
+
+    func call(_ target: CallTarget, _ args: [Value], _ loc: Location) throws -> Value? {
+        try step()
+        if !functionOverrides.isEmpty, let rep = functionOverrides[Evaluator.overrideKey(target)] {
+            switch rep {
+            case .value(let v): return v
+            case .target(let t):
+                // Evaluate the replacement without this override (a mock may call the original).
+                let saved = functionOverrides
+                functionOverrides[Evaluator.overrideKey(target)] = nil
+                defer { functionOverrides = saved }
+                return try call(t, args, loc)
+            }
+        }
+        switch target {
+        case .builtin(let b):
+            do {
+                return try b.impl(ctx, args)
+            } catch BuiltinError.type(let msg) {
+                if strict { throw RegoError(code: .evalType, message: "\(b.name): \(msg)", location: loc) }
+                return nil
+            } catch BuiltinError.builtin(let msg) {
+                if strict { throw RegoError(code: .evalBuiltin, message: "\(b.name): \(msg)", location: loc) }
+                return nil
+            }
+        case .function(let path):
+            guard let node = policy.root.lookup(path[...]) else { return nil }
+            var result: Value?
+            for r in node.functions where !r.isDefault {
+                guard r.args.count == args.count else { continue }
+                try evalRuleBodies(r, args: args) { v in
+                    if let prev = result, prev != v {
+                        throw RegoError(code: .evalConflict, message: "functions must not produce multiple outputs for same inputs", location: loc)
+                    }
+                    result = v
+                }
+            }
+            if result == nil, let d = node.functions.first(where: { $0.isDefault }), let v = d.value { result = try constant(v) }
+            return result
+        }
+    }
+
+    // MARK: with
+    func evalWith(_ e: Expr, _ f: Frame, _ k: Cont) throws -> Bool {
+        // Values are evaluated in the current context first.
+        var mods: [(Term, WithReplacementValue)] = []
+        for w in e.withs {
+            if case .resolvedCall(let t, let a) = w.value.kind, a.isEmpty, case .resolvedCall = w.target.kind {
+                mods.append((w.target, .target(t)))
+                continue
+            }
+            var val: Value?
+            _ = try evalTerm(w.value, f) { v in val = v; return true }
+            guard let v = val else { return false }
+            mods.append((w.target, .value(v)))
+        }
+        let savedInput = input, savedData = dataOverrides, savedFns = functionOverrides, savedCache = cache
+        for (target, rep) in mods {
+            switch target.kind {
+            case .inputRoot:
+                if case .value(let v) = rep { input = v }
+            case .ref(let h, let segs):
+                guard case .value(let v) = rep else {
+                    throw RegoError(code: .type, message: "with keyword value must be a value for \(target.kind)", location: e.loc)
+                }
+                var path: [Value] = []
+                for s in segs { guard let sv = try constant(s) else { return false }; path.append(sv) }
+                if case .inputRoot = h.kind {
+                    input = setPath(input ?? .emptyObject, path, v)
+                } else {
+                    dataOverrides.append((path.map { if case .string(let s) = $0 { return s }; return $0.description }, v))
+                }
+            case .dataRoot:
+                if case .value(let v) = rep { dataOverrides.append(([], v)) }
+            case .resolvedCall(let t, _):
+                switch rep {
+                case .value(let v): functionOverrides[Evaluator.overrideKey(t)] = .value(v)
+                case .target(let rt): functionOverrides[Evaluator.overrideKey(t)] = .target(rt)
+                }
+            default:
+                throw RegoError(code: .type, message: "invalid with target", location: e.loc)
+            }
+        }
+        cache = RuleCache()
+        let modInput = input, modData = dataOverrides, modFns = functionOverrides, modCache = cache
+        defer { input = savedInput; dataOverrides = savedData; functionOverrides = savedFns; cache = savedCache }
+        var inner = e
+        inner.withs = []
+        return try evalExpr(inner, f) {
+            // The rest of the body runs in the outer context.
+            self.input = savedInput; self.dataOverrides = savedData; self.functionOverrides = savedFns; self.cache = savedCache
+            defer { self.input = modInput; self.dataOverrides = modData; self.functionOverrides = modFns; self.cache = modCache }
+            return try k()
+        }
+    }
+
+    enum WithReplacementValue {
+        case value(Value)
+        case target(CallTarget)
+    }
+}

@@ -1,0 +1,267 @@
+import Foundation
+
+/// Local variables of one rule or query evaluation, by slot.
+final class Frame {
+    var slots: [Value?]
+    init(size: Int) { slots = Array(repeating: nil, count: size) }
+}
+
+/// Memoised rule values for one `with` context.
+final class RuleCache {
+    var values: [ObjectIdentifier: Value?] = [:]
+    var inProgress: Set<ObjectIdentifier> = []
+}
+
+/// Options for one evaluation.
+public struct EvalOptions: Sendable {
+    /// Builtin errors halt evaluation (OPA's `StrictBuiltinErrors`); otherwise they are undefined.
+    public var strictBuiltinErrors: Bool = false
+    /// Upper bound on evaluation steps (expressions, iterations, calls) per query.
+    public var maxSteps: Int = 20_000_000
+    /// `time.now_ns` for the query; `nil` takes the clock once when evaluation starts.
+    public var nowNs: Int64? = nil
+    public var printSink: (@Sendable (String) -> Void)? = nil
+    public init(strictBuiltinErrors: Bool = false, maxSteps: Int = 20_000_000, nowNs: Int64? = nil) {
+        self.strictBuiltinErrors = strictBuiltinErrors; self.maxSteps = maxSteps; self.nowNs = nowNs
+    }
+}
+
+typealias Cont = () throws -> Bool
+typealias VCont = (Value) throws -> Bool
+
+/// The top-down evaluator: continuation-passing over compiled bodies with backtracking. A
+/// continuation returns `true` to stop the enumeration early. One instance per query; the
+/// compiled policy it reads is shared and never mutated.
+final class Evaluator {
+    let policy: CompiledPolicy
+    let ctx: BuiltinContext
+    let strict: Bool
+    let maxSteps: Int
+    var steps = 0
+    var input: Value?
+    var dataOverrides: [([String], Value)] = []
+    var functionOverrides: [String: WithReplacement] = [:]
+    var cache = RuleCache()
+
+    enum WithReplacement {
+        case value(Value)
+        case target(CallTarget)
+    }
+
+    init(policy: CompiledPolicy, input: Value?, options: EvalOptions) {
+        self.policy = policy
+        self.input = input
+        self.strict = options.strictBuiltinErrors
+        self.maxSteps = options.maxSteps
+        let now = options.nowNs ?? Int64(Date().timeIntervalSince1970 * 1e9)
+        self.ctx = BuiltinContext(nowNs: now, precompiledRegex: policy.regexes)
+        self.ctx.printSink = options.printSink
+    }
+
+    @inline(__always) func step() throws {
+        steps += 1
+        if steps > maxSteps {
+            throw RegoError(code: .evalLimit, message: "evaluation exceeded the limit of \(maxSteps) steps")
+        }
+    }
+
+    // MARK: bodies and expressions
+    func evalBody(_ body: [Expr], _ i: Int, _ f: Frame, _ k: Cont) throws -> Bool {
+        if i == body.count { return try k() }
+        return try evalExpr(body[i], f) { try self.evalBody(body, i + 1, f, k) }
+    }
+
+    func evalExpr(_ e: Expr, _ f: Frame, _ k: Cont) throws -> Bool {
+        try step()
+        if !e.withs.isEmpty { return try evalWith(e, f, k) }
+        if e.negated {
+            var found = false
+            _ = try evalExprInner(e, f) { found = true; return true }
+            return found ? false : try k()
+        }
+        return try evalExprInner(e, f, k)
+    }
+
+    func evalExprInner(_ e: Expr, _ f: Frame, _ k: Cont) throws -> Bool {
+        switch e.kind {
+        case .term(let t):
+            if case .call(let op, let a) = t.kind, op == "eq" || op == "assign" {
+                return try unify(a[0], a[1], f, k)
+            }
+            return try evalTerm(t, f) { v in
+                if case .bool(false) = v { return false }
+                return try k()
+            }
+        case .some:
+            return try k()
+        case .someIn(let key, let value, let coll):
+            return try evalTerm(coll, f) { c in
+                try self.iterate(c) { kk, vv in
+                    try self.unifyValue(value, vv, f) {
+                        if let key { return try self.unifyValue(key, kk, f, k) }
+                        return try k()
+                    }
+                }
+            }
+        case .every(let key, let value, let dom, let body):
+            return try evalTerm(dom, f) { d in
+                var ok = true
+                _ = try self.iterate(d) { kk, vv in
+                    var found = false
+                    _ = try self.unifyValue(value, vv, f) {
+                        let run: Cont = { try self.evalBody(body, 0, f) { found = true; return true } }
+                        if let key { return try self.unifyValue(key, kk, f, run) }
+                        return try run()
+                    }
+                    if !found { ok = false; return true }
+                    return false
+                }
+                return ok ? try k() : false
+            }
+        }
+    }
+
+    /// Calls `fn(key, value)` for each element: array (index, element), object (key, value),
+    /// set (element, element). Other values have no elements.
+    func iterate(_ c: Value, _ fn: (Value, Value) throws -> Bool) throws -> Bool {
+        switch c {
+        case .array(let a):
+            for (i, v) in a.enumerated() { try step(); if try fn(.int(i), v) { return true } }
+        case .object(let o):
+            for i in 0..<o.count { try step(); if try fn(o.keys[i], o.values[i]) { return true } }
+        case .set(let s):
+            for v in s.elements { try step(); if try fn(v, v) { return true } }
+        default: break
+        }
+        return false
+    }
+
+    // MARK: terms
+    func evalTerm(_ t: Term, _ f: Frame, _ k: VCont) throws -> Bool {
+        switch t.kind {
+        case .scalar(let v): return try k(v)
+        case .local(let s, let name):
+            guard let v = f.slots[s] else {
+                throw RegoError(code: .evalInternal, message: "var \(name) is unbound", location: t.loc)
+            }
+            return try k(v)
+        case .inputRoot:
+            guard let i = input else { return false }
+            return try k(i)
+        case .dataRoot:
+            return try evalData(policy.root, baseData, [], [], 0, f, k)
+        case .ref(let h, let segs):
+            return try evalRef(h, segs, f, k)
+        case .array(let items):
+            if let vs = groundValues(items, f) { return try k(.array(vs)) }
+            return try evalTerms(items, 0, [], f) { try k(.array($0)) }
+        case .set(let items):
+            if let vs = groundValues(items, f) { return try k(.set(RegoSet(vs))) }
+            return try evalTerms(items, 0, [], f) { try k(.set(RegoSet($0))) }
+        case .object(let pairs):
+            var flat: [Term] = []
+            flat.reserveCapacity(pairs.count * 2)
+            for (a, b) in pairs { flat.append(a); flat.append(b) }
+            return try evalTerms(flat, 0, [], f) { vs in
+                var ps: [(Value, Value)] = []
+                var i = 0
+                while i < vs.count { ps.append((vs[i], vs[i + 1])); i += 2 }
+                return try k(.object(RegoObject(pairs: ps)))
+            }
+        case .arrayComp(let h, let body):
+            var out: [Value] = []
+            _ = try evalBody(body, 0, f) { try self.evalTerm(h, f) { v in out.append(v); return false } }
+            return try k(.array(out))
+        case .setComp(let h, let body):
+            var out: [Value] = []
+            _ = try evalBody(body, 0, f) { try self.evalTerm(h, f) { v in out.append(v); return false } }
+            return try k(.set(RegoSet(out)))
+        case .objectComp(let kt, let vt, let body):
+            var obj = RegoObject()
+            _ = try evalBody(body, 0, f) {
+                try self.evalTerm(kt, f) { kv in
+                    try self.evalTerm(vt, f) { vv in
+                        if let ex = obj[kv], ex != vv {
+                            throw RegoError(code: .evalConflict, message: "object keys must be unique", location: t.loc)
+                        }
+                        obj[kv] = vv
+                        return false
+                    }
+                }
+            }
+            return try k(.object(obj))
+        case .resolvedCall(let target, let args):
+            if case .builtin(let b) = target, b.name == "print" { return try evalPrint(args, f, t.loc, k) }
+            if let vs = groundValues(args, f) {
+                guard let r = try call(target, vs, t.loc) else { return false }
+                return try k(r)
+            }
+            return try evalTerms(args, 0, [], f) { vs in
+                guard let r = try self.call(target, vs, t.loc) else { return false }
+                return try k(r)
+            }
+        case .template(let parts):
+            return try evalTemplate(parts, 0, "", f, k)
+        case .call(let op, _):
+            throw RegoError(code: .evalInternal, message: "unexpected \(op) in term position", location: t.loc)
+        case .variable(let n):
+            throw RegoError(code: .evalInternal, message: "unresolved var \(n)", location: t.loc)
+        }
+    }
+
+    /// Values of terms that need no iteration (scalars, bound locals, composites of those).
+    @inline(__always) func groundValues(_ items: [Term], _ f: Frame) -> [Value]? {
+        var out: [Value] = []
+        out.reserveCapacity(items.count)
+        for t in items { guard let v = groundValue(t, f) else { return nil }; out.append(v) }
+        return out
+    }
+
+    func groundValue(_ t: Term, _ f: Frame) -> Value? {
+        switch t.kind {
+        case .scalar(let v): return v
+        case .local(let s, _): return f.slots[s]
+        case .array(let items): return groundValues(items, f).map { .array($0) }
+        default: return nil
+        }
+    }
+
+    func evalTerms(_ items: [Term], _ i: Int, _ acc: [Value], _ f: Frame, _ k: ([Value]) throws -> Bool) throws -> Bool {
+        if i == items.count { return try k(acc) }
+        return try evalTerm(items[i], f) { v in
+            var a = acc
+            a.append(v)
+            return try self.evalTerms(items, i + 1, a, f, k)
+        }
+    }
+
+    func evalTemplate(_ parts: [TemplatePart], _ i: Int, _ acc: String, _ f: Frame, _ k: VCont) throws -> Bool {
+        if i == parts.count { return try k(.string(acc)) }
+        switch parts[i] {
+        case .text(let s): return try evalTemplate(parts, i + 1, acc + s, f, k)
+        case .term(let t):
+            var values: [Value] = []
+            _ = try evalTerm(t, f) { v in values.append(v); return false }
+            let text: String
+            if values.isEmpty { text = "<undefined>" }
+            else if values.count > 1 { throw RegoError(code: .evalConflict, message: "template expression produced multiple outputs", location: t.loc) }
+            else if case .string(let s) = values[0] { text = s }
+            else { text = values[0].description }
+            return try evalTemplate(parts, i + 1, acc + text, f, k)
+        }
+    }
+
+    func evalPrint(_ args: [Term], _ f: Frame, _ loc: Location, _ k: VCont) throws -> Bool {
+        var parts: [String] = []
+        for a in args {
+            var vals: [Value] = []
+            _ = try evalTerm(a, f) { v in vals.append(v); return false }
+            if vals.isEmpty { parts.append("<undefined>") }
+            else { parts.append(vals.map { if case .string(let s) = $0 { return s }; return $0.description }.joined(separator: ", ")) }
+        }
+        let line = parts.joined(separator: " ")
+        ctx.printed.append(line)
+        ctx.printSink?("\(loc.file):\(loc.line): " + line)
+        return try k(.true)
+    }
+}
