@@ -5,11 +5,12 @@
 public enum Base64URL {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
-    /// Decoding table: 0...63 for alphabet bytes, 0xFF otherwise.
-    private static let table: [UInt8] = {
-        var table = [UInt8](repeating: 0xFF, count: 256)
+    /// Decoding table: 0...63 for alphabet bytes, 0xFF otherwise. Allocated once, never freed.
+    nonisolated(unsafe) private static let table: UnsafePointer<UInt8> = {
+        let table = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+        table.initialize(repeating: 0xFF, count: 256)
         for (index, byte) in alphabet.enumerated() { table[Int(byte)] = UInt8(index) }
-        return table
+        return UnsafePointer(table)
     }()
 
     public static func encode<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
@@ -57,7 +58,12 @@ public enum Base64URL {
         let outputCount = count / 4 * 3 + (count % 4 == 0 ? 0 : count % 4 - 1)
         var failed = false
         let output = [UInt8](unsafeUninitializedCapacity: outputCount) { buffer, initialized in
-            table.withUnsafeBufferPointer { table in
+            do {
+                let table = Self.table
+                guard let input = input.baseAddress?.assumingMemoryBound(to: UInt8.self), let buffer = buffer.baseAddress else {
+                    initialized = 0
+                    return
+                }
                 var i = 0
                 var o = 0
                 while i + 4 <= count {

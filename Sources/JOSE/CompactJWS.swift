@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A JWS in compact serialization (RFC 7515 §7.1), parsed but not verified.
 ///
 /// Parsing is strict: exactly three segments, each strict unpadded base64url; a header that
@@ -35,20 +41,17 @@ public struct CompactJWS: Sendable {
             throw JOSEError(.tooLarge, "the token is \(token.count) bytes; the limit is \(maxBytes)")
         }
         guard !token.isEmpty else { throw JOSEError(.malformed, "the token is empty") }
-        var dots: [Int] = []
-        for (index, byte) in token.enumerated() where byte == UInt8(ascii: ".") {
-            dots.append(index)
-            if dots.count > 2 { break }
-        }
-        guard dots.count == 2 else {
-            if dots.count > 2 {
-                throw JOSEError(.malformed, "the token has more than three segments (a JWE has five; only signed JWTs are accepted)")
-            }
+        guard let firstDot = Self.indexOfDot(in: token, from: 0),
+              let secondDot = Self.indexOfDot(in: token, from: firstDot + 1) else {
             throw JOSEError(.malformed, "the token must have three base64url segments separated by '.'")
         }
-        let headerPart = UnsafeRawBufferPointer(rebasing: token[0..<dots[0]])
-        let payloadPart = UnsafeRawBufferPointer(rebasing: token[(dots[0] + 1)..<dots[1]])
-        let signaturePart = UnsafeRawBufferPointer(rebasing: token[(dots[1] + 1)...])
+        if Self.indexOfDot(in: token, from: secondDot + 1) != nil {
+            throw JOSEError(.malformed, "the token has more than three segments (a JWE has five; only signed JWTs are accepted)")
+        }
+        let dots = (firstDot, secondDot)
+        let headerPart = UnsafeRawBufferPointer(rebasing: token[0..<dots.0])
+        let payloadPart = UnsafeRawBufferPointer(rebasing: token[(dots.0 + 1)..<dots.1])
+        let signaturePart = UnsafeRawBufferPointer(rebasing: token[(dots.1 + 1)...])
         guard let headerBytes = Base64URL.decode(headerPart) else {
             throw JOSEError(.malformed, "the header segment is not strict base64url")
         }
@@ -84,7 +87,13 @@ public struct CompactJWS: Sendable {
         self.kid = header["kid"]?.stringValue
         self.payload = payload
         self.signature = signature
-        self.signingInput = Array(UnsafeRawBufferPointer(rebasing: token[0..<dots[1]]))
+        self.signingInput = Array(UnsafeRawBufferPointer(rebasing: token[0..<dots.1]))
+    }
+
+    private static func indexOfDot(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard start < bytes.count, let base = bytes.baseAddress else { return nil }
+        guard let found = memchr(base + start, Int32(UInt8(ascii: ".")), bytes.count - start) else { return nil }
+        return base.distance(to: UnsafeRawPointer(found))
     }
 
     /// The payload as a JSON object (the JWT claims set).

@@ -48,6 +48,9 @@ public struct JSONParser {
     private init(input: UnsafeRawBufferPointer, maxDepth: Int) {
         self.input = input
         self.maxDepth = maxDepth
+        memberStack.reserveCapacity(32)
+        fingerprintStack.reserveCapacity(32)
+        elementStack.reserveCapacity(16)
     }
 
     private func error(_ message: String) -> Error { Error(message: message, offset: index) }
@@ -89,90 +92,114 @@ public struct JSONParser {
         index += count
     }
 
+    // Members and elements of the objects and arrays being parsed, as stacks shared by every
+    // nesting level: each container is then allocated once, at its exact size, instead of
+    // growing (a 25-claim token would otherwise reallocate its member array five times).
+    private var memberStack: [JSONObject.Member] = []
+    private var fingerprintStack: [UInt32] = []
+    private var elementStack: [JSONValue] = []
+
     private mutating func parseObject(depth: Int) throws(Error) -> JSONValue {
         if depth > maxDepth { throw error("JSON nested deeper than \(maxDepth) levels") }
         index += 1
-        var members: [JSONObject.Member] = []
-        var seen: Set<String>? = nil
         skipWhitespace()
         if current == UInt8(ascii: "}") {
             index += 1
-            return .object(JSONObject(uniqueMembers: members))
+            return .object(JSONObject(uniqueMembers: []))
         }
+        let base = memberStack.count
+        defer {
+            memberStack.removeLast(memberStack.count - base)
+            fingerprintStack.removeLast(fingerprintStack.count - base)
+        }
+        // Duplicate detection: a cheap fingerprint (length and first byte) filters the
+        // linear scan for the small objects of tokens; a set guards large, hostile ones.
+        var seen: Set<String>? = nil
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw error("expected a member name") }
             let keyOffset = index
             let key = try parseString()
-            // Linear search is fastest for the small objects of tokens; a set guards large ones.
-            if members.count < 16 {
-                if members.contains(where: { $0.key == key }) {
-                    throw Error(message: "duplicate member name \"\(key)\"", offset: keyOffset)
-                }
-            } else {
-                if seen == nil { seen = Set(members.map(\.key)) }
+            let fingerprint = Self.fingerprint(key)
+            if seen != nil {
                 if !seen!.insert(key).inserted {
                     throw Error(message: "duplicate member name \"\(key)\"", offset: keyOffset)
                 }
+            } else {
+                for i in base..<fingerprintStack.count where fingerprintStack[i] == fingerprint && memberStack[i].key == key {
+                    throw Error(message: "duplicate member name \"\(key)\"", offset: keyOffset)
+                }
+                if fingerprintStack.count - base == 63 { seen = Set(memberStack[base...].map(\.key) + [key]) }
             }
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
             let value = try parseValue(depth: depth)
-            members.append(JSONObject.Member(key: key, value: value))
-            if members.count == 16 { seen = Set(members.map(\.key)) }
+            memberStack.append(JSONObject.Member(key: key, value: value))
+            fingerprintStack.append(fingerprint)
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"):
                 index += 1
-                return .object(JSONObject(uniqueMembers: members))
+                return .object(JSONObject(uniqueMembers: Array(memberStack[base...])))
             default: throw error("expected ',' or '}'")
             }
         }
     }
 
+    private static func fingerprint(_ key: String) -> UInt32 {
+        let utf8 = key.utf8
+        guard let first = utf8.first else { return 0 }
+        return UInt32(truncatingIfNeeded: utf8.count) << 8 | UInt32(first)
+    }
+
     private mutating func parseArray(depth: Int) throws(Error) -> JSONValue {
         if depth > maxDepth { throw error("JSON nested deeper than \(maxDepth) levels") }
         index += 1
-        var elements: [JSONValue] = []
         skipWhitespace()
         if current == UInt8(ascii: "]") {
             index += 1
-            return .array(elements)
+            return .array([])
         }
+        let base = elementStack.count
+        defer { elementStack.removeLast(elementStack.count - base) }
         while true {
             skipWhitespace()
-            elements.append(try parseValue(depth: depth))
+            elementStack.append(try parseValue(depth: depth))
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "]"):
                 index += 1
-                return .array(elements)
+                return .array(Array(elementStack[base...]))
             default: throw error("expected ',' or ']'")
             }
         }
     }
 
     private mutating func parseString() throws(Error) -> String {
-        index += 1  // opening quote
-        let start = index
-        // Fast path: no escapes, no control characters.
-        while index < input.count {
-            let byte = input[index]
+        let start = index + 1  // after the opening quote
+        // Fast path: no escapes, no control characters; ASCII needs no UTF-8 validation.
+        var i = start
+        var highBits: UInt8 = 0
+        let count = input.count
+        while i < count {
+            let byte = input[i]
             if byte == UInt8(ascii: "\"") {
-                let slice = UnsafeRawBufferPointer(rebasing: input[start..<index])
-                index += 1
-                guard let string = String(validating: slice, as: UTF8.self) else {
+                let slice = UnsafeRawBufferPointer(rebasing: input[start..<i])
+                index = i + 1
+                guard highBits < 0x80 || UTF8Validation.isValid(slice) else {
                     throw Error(message: "invalid UTF-8 in string", offset: start)
                 }
-                return string
+                return String(decoding: slice, as: UTF8.self)
             }
             if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
-            index += 1
+            highBits |= byte
+            i += 1
         }
+        index = i
         var bytes = [UInt8](UnsafeRawBufferPointer(rebasing: input[start..<index]))
         while true {
             guard index < input.count else { throw error("unterminated string") }
@@ -180,10 +207,9 @@ public struct JSONParser {
             switch byte {
             case UInt8(ascii: "\""):
                 index += 1
-                guard let string = String(validating: bytes, as: UTF8.self) else {
-                    throw Error(message: "invalid UTF-8 in string", offset: start)
-                }
-                return string
+                let valid = bytes.withUnsafeBytes { UTF8Validation.isValid($0) }
+                guard valid else { throw Error(message: "invalid UTF-8 in string", offset: start) }
+                return String(decoding: bytes, as: UTF8.self)
             case UInt8(ascii: "\\"):
                 index += 1
                 guard let escape = current else { throw error("unterminated escape") }

@@ -9,13 +9,32 @@ public final class PublicKey: @unchecked Sendable {
     /// Modulus size for RSA, curve size for EC, 256 for Ed25519.
     public let bits: Int
 
+    /// Verification contexts prepared once per algorithm this key can verify (RSA: RS*/PS*;
+    /// EC: its ES*), duplicated per verification. Ed25519 has none: it cannot verify a digest.
+    private let templates: [(algorithm: JWSAlgorithm, context: OpaquePointer)]
+
     init(owning pkey: OpaquePointer, kind: KeyKind) {
         self.pkey = pkey
         self.kind = kind
         self.bits = Int(EVP_PKEY_get_bits(pkey))
+        var templates: [(JWSAlgorithm, OpaquePointer)] = []
+        for algorithm in JWSAlgorithm.allCases where algorithm.keyKind == kind {
+            guard let digest = algorithm.digest,
+                  let context = portcullis_verify_template(pkey, digest, algorithm.isPSS ? 1 : 0) else { continue }
+            templates.append((algorithm, context))
+        }
+        self.templates = templates
     }
 
-    deinit { EVP_PKEY_free(pkey) }
+    deinit {
+        for template in templates { EVP_PKEY_CTX_free(template.context) }
+        EVP_PKEY_free(pkey)
+    }
+
+    func verificationTemplate(for algorithm: JWSAlgorithm) -> OpaquePointer? {
+        for template in templates where template.algorithm == algorithm { return template.context }
+        return nil
+    }
 
     /// Smallest RSA modulus accepted (NIST SP 800-131A, RFC 7518 §3.3).
     public static let minimumRSABits = 2048

@@ -29,10 +29,13 @@ extension PublicKey {
             }
             encoded = signature
         }
+        let data = signingInput.baseAddress?.assumingMemoryBound(to: UInt8.self)
         let result = encoded.withUnsafeBufferPointer { sig in
-            portcullis_digest_verify(pkey, algorithm.digest, algorithm.isPSS ? 1 : 0,
-                                     sig.baseAddress, sig.count,
-                                     signingInput.baseAddress?.assumingMemoryBound(to: UInt8.self), signingInput.count)
+            if let template = verificationTemplate(for: algorithm), let digest = algorithm.digest {
+                return portcullis_verify_prehashed(template, digest, sig.baseAddress, sig.count, data, signingInput.count)
+            }
+            return portcullis_digest_verify(pkey, algorithm.digest, algorithm.isPSS ? 1 : 0,
+                                            sig.baseAddress, sig.count, data, signingInput.count)
         }
         guard result == 1 else {
             throw JOSEError(.badSignature, "the \(algorithm.rawValue) signature does not verify")

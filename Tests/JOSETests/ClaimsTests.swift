@@ -23,6 +23,12 @@ struct ClaimsTests {
         #expect(errorCode(verify(TokenForge.valid(["exp": .number(JSONNumber(now))]), policy: strict)) == "expired")
     }
 
+    @Test func timesInMessagesAreReadable() {
+        #expect(ClaimsPolicy.format(1_800_000_000) == "1800000000 (2027-01-15T08:00:00Z)")
+        #expect(ClaimsPolicy.format(0) == "0 (1970-01-01T00:00:00Z)")
+        #expect(ClaimsPolicy.format(951_782_400.9) == "951782400 (2000-02-29T00:00:00Z)")
+    }
+
     @Test func missingExpIsRejectedByDefault() {
         let token = TokenForge.valid(removing: ["exp"])
         #expect(errorCode(verify(token)) == "missing_claim")
