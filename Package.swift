@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .executable(name: "portcullis", targets: ["PortcullisCLI"]),
         .library(name: "JOSE", targets: ["JOSE"]),
+        .library(name: "RegoLite", targets: ["RegoLite"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -21,10 +22,12 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "JOSE", dependencies: ["COpenSSL"]),
+        .target(name: "RegoLite"),
         .executableTarget(
             name: "PortcullisCLI",
             dependencies: [
                 "JOSE",
+                "RegoLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -36,5 +39,6 @@ let package = Package(
             path: "bench/JOSEBench"
         ),
         .testTarget(name: "JOSETests", dependencies: ["JOSE", "COpenSSL"], exclude: ["Fixtures"]),
+        .testTarget(name: "RegoLiteTests", dependencies: ["RegoLite"]),
     ]
 )

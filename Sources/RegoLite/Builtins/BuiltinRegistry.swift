@@ -47,7 +47,7 @@ public final class BuiltinContext: @unchecked Sendable {
 
     func regex(_ pattern: String) throws -> NSRegularExpression {
         if let r = precompiledRegex[pattern] ?? regexCache[pattern] { return r }
-        let r = try RegexSupport.compile(pattern)
+        let r = try RegexSupport.compile(pattern.isEmpty ? "(?:)" : pattern)
         if regexCache.count > 1000 { regexCache.removeAll() }
         regexCache[pattern] = r
         return r

@@ -46,7 +46,11 @@ enum NumberBuiltins {
             return .array(seq.map { .int($0) })
         }
         r.add("numbers.range_step", 3) { _, a in
-            let x = try rangeInt(a, 0, "numbers.range_step"), y = try rangeInt(a, 1, "numbers.range_step"), s = try rangeInt(a, 2, "numbers.range_step")
+            let x = try rangeInt(a, 0, "numbers.range_step"), y = try rangeInt(a, 1, "numbers.range_step")
+            let sn = try a.number(2)
+            guard sn.isInteger else { throw BuiltinError.type("operand 3 must be integer number but got floating-point number") }
+            let s: Int
+            if case .int(let v) = sn, let vi = Int(exactly: v) { s = vi } else { s = sn.isNegative ? -1 : Int.max / 2 }
             if s <= 0 { throw BuiltinError.builtin("numbers.range_step: step must be a positive integer") }
             if abs(y - x) / s > 10_000_000 { throw BuiltinError.builtin("numbers.range_step: range too large") }
             var out: [Value] = []

@@ -124,11 +124,16 @@ public struct Compiler {
 
     // MARK: stage: rule tree by path
     func buildIndex(_ s: State) {
+        for m in s.modules {
+            var n = s.root
+            n.hasRules = true
+            for k in m.package { n = n.child(k); n.hasRules = true }
+        }
         for r in s.compiled {
             var n = s.root
             n.hasRules = true
-            for k in r.path { n = n.child(k); n.hasRules = true }
-            if r.kind == .function { n.functions.append(r) }
+            for (i, k) in r.path.enumerated() { n = n.child(k); if r.kind != .function || i < r.path.count - 1 { n.hasRules = true } }
+            if r.kind == .function { n.functions.append(r); if r.isDefault { continue } }
             else if r.isDefault { n.defaultRule = r }
             else { n.rules.append(r) }
         }
@@ -160,14 +165,14 @@ public struct Compiler {
         var edges: [[String]: Set<[String]>] = [:]
         for r in s.compiled {
             var targets: Set<[String]> = []
-            var refs: [[String]] = []
+            var refs: [(path: [String], ground: Bool)] = []
             RuleWalker.dataRefs(rule: r, into: &refs)
             for ref in refs {
                 // every rule node on the path prefix, and every rule below the ref
-                for i in 0...ref.count {
-                    if let n = nodeOf[Array(ref.prefix(i))] { targets.insert(n.path) }
+                for i in 0...ref.path.count {
+                    if let n = nodeOf[Array(ref.path.prefix(i))] { targets.insert(n.path) }
                 }
-                if let n = s.root.lookup(ref[...]) {
+                if let n = s.root.lookup(ref.path[...]), ref.ground {
                     func below(_ n: RuleNode) { if nodeOf[n.path] != nil { targets.insert(n.path) }; for c in n.children.values { below(c) } }
                     below(n)
                 }

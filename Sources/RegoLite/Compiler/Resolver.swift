@@ -23,7 +23,9 @@ let knownUnsupportedBuiltins: Set<String> = [
     "crypto.x509.parse_certificates", "crypto.x509.parse_and_verify_certificates", "crypto.x509.parse_and_verify_certificates_with_options",
     "crypto.x509.parse_certificate_request", "crypto.x509.parse_keypair", "crypto.x509.parse_rsa_private_key", "crypto.parse_private_keys",
     "time.parse_duration_ns", "trace", "walk", "json.patch", "net.cidr_merge", "net.cidr_expand", "net.cidr_contains_matches",
-    "regex.template_match", "regex.globs_match", "glob.match_star", "strings.count", "object.union_n",
+    "regex.template_match", "graph.reachable", "graph.reachable_paths", "uuid.parse", "uuid.rfc4122", "time.parse_ns", "time.format",
+    "time.diff", "semver.compare", "semver.is_valid", "yaml.is_valid", "yaml.marshal", "yaml.unmarshal", "test.sleep", "opa.runtime",
+    "net.cidr_overlap", "net.lookup_ip_addr", "units.parse_duration", "strings.render_template", "crypto.sha384", "crypto.sha512", "regex.globs_match", "glob.match_star", "strings.count", "object.union_n",
 ]
 
 struct ResolveContext {
@@ -54,7 +56,8 @@ struct ResolveContext {
     func err(_ code: RegoError.Code, _ msg: String, _ loc: Location) -> RegoError { RegoError(code: code, message: msg, location: loc) }
 
     // MARK: rules
-    func compileRule(_ r: Rule) throws -> CompiledRule {
+    func compileRule(_ rule: Rule) throws -> CompiledRule {
+        var r = rule
         for imp in module.imports {
             if case .ref(let h, _) = imp.path.kind, let root = h.varName, !["data", "input", "future", "rego"].contains(root) {
                 throw err(.compile, "invalid import \(root): must begin with input or data", imp.loc)
@@ -70,22 +73,47 @@ struct ResolveContext {
         }
         let kind: RuleKind
         if r.head.args != nil { kind = .function }
-        else if r.head.key != nil { kind = .partialSet; if !dynamic.isEmpty { throw err(.parse, "rules with contains must have a ground ref head", r.head.loc) } }
+        else if r.head.key != nil { kind = .partialSet; if !dynamic.isEmpty { throw RegoError.unsupported("multi-value rules (contains) with variables in the rule head reference", r.head.loc) } }
         else if !dynamic.isEmpty { kind = .partialObject }
         else { kind = .complete }
         if kind == .function && !dynamic.isEmpty { throw err(.parse, "function heads must be ground references", r.head.loc) }
         if r.isDefault && kind == .partialObject { throw err(.parse, "default rules must not have variables in their head", r.head.loc) }
 
+        for a in r.head.args ?? [] { if case .template = a.kind { throw RegoError.unsupported("template strings as function arguments", a.loc) } }
         // Function arguments are declared in an outer scope shared by all bodies of the rule.
         var args: [Term] = []
         if let a = r.head.args {
             var names: Set<String> = []
             for t in a { TermVars.patternNames(t, into: &names) }
-            for n in names where n != "_" { let s = alloc.next(); argScope.names[n] = s; argScope.owned.insert(s) }
+            for n in names where n != "_" { let s = alloc.next(); argScope.names[n] = s; argScope.owned.insert(s); argScope.declaredNames.insert(n) }
             args = try a.map { try resolveTerm($0, argScope, alloc) }
         }
         let argSlots = argScope.owned
 
+        // Head values that need evaluation (refs, calls, comprehensions) are computed by the body,
+        // as OPA rewrites `p := xs[_]` to `p := __v if { __v = xs[_] }`.
+        _ = 0
+        func lift(_ t: Term?, _ body: inout [Expr], _ n: Int) -> Term? {
+            guard let t else { return nil }
+            switch t.kind {
+            case .scalar, .variable: return t
+            default:
+                let v = Term(.variable("__head\(n)__"), t.loc)
+                body.append(Expr(.term(Term(.call("eq", [v, t]), t.loc)), t.loc))
+                return v
+            }
+        }
+        if !r.isDefault {
+            var b = r.body
+            r.head.value = lift(r.head.value, &b, 0)
+            r.head.key = lift(r.head.key, &b, 1)
+            r.body = b
+            for i in r.elses.indices {
+                var eb = r.elses[i].body
+                r.elses[i].value = lift(r.elses[i].value, &eb, 2)
+                r.elses[i].body = eb
+            }
+        }
         // Main body with head terms.
         let bodyScope = Scope(parent: argScope)
         var headTerms: [Term] = dynamic
@@ -93,8 +121,7 @@ struct ResolveContext {
         if let v = r.head.value { headTerms.append(v) }
         if r.isDefault {
             let v = try resolveTerm(r.head.value!, bodyScope, alloc)
-            var vars = Set<Int>(); TermVars.locals(v, into: &vars)
-            if !vars.isEmpty { throw err(.compile, "default rule value cannot contain variables", r.head.loc) }
+            if case .local = v.kind { throw err(.compile, "default rule value cannot contain variables", r.head.loc) }
             return CompiledRule(kind: kind, path: groundPath, dynamicRef: [], key: nil, value: v, args: args, body: [], elses: [],
                                 isDefault: true, frameSize: alloc.count, location: r.loc)
         }
@@ -133,6 +160,7 @@ struct ResolveContext {
         var level = Set<String>()
         for e in body { TermVars.levelNames(e, into: &level) }
         for t in extraLevelTerms { TermVars.termLevelNames(t, into: &level) }
+        for e in body { TermVars.declaredNames(e, into: &level) }
         scope.levelNames = level
         var out: [Expr] = []
         for e in body { out.append(try resolveExpr(e, scope, alloc)) }
@@ -187,7 +215,7 @@ struct ResolveContext {
             let inner = Scope(parent: scope)
             var declaredSlots = Set<Int>()
             for t in [k, v].compactMap({ $0 }) {
-                if let n = t.varName, n != "_" { let s = alloc.next(); inner.names[n] = s; inner.owned.insert(s); declaredSlots.insert(s) }
+                if let n = t.varName, n != "_" { let s = alloc.next(); inner.names[n] = s; inner.owned.insert(s); inner.declaredNames.insert(n); declaredSlots.insert(s) }
             }
             let rk = try k.map { try resolveTerm($0, inner, alloc) }
             let rv = try resolveTerm(v, inner, alloc)
@@ -214,15 +242,24 @@ struct ResolveContext {
 
     // MARK: terms
     func lookupLocal(_ name: String, _ scope: Scope, _ alloc: SlotAllocator) -> Int? {
+        // A declaration (`:=`, `some`, argument) shadows outer scopes; otherwise the outermost
+        // scope using the name owns it (comprehension bodies close over outer variables).
         var s: Scope? = scope
+        var owner: Scope?
         while let sc = s {
-            if let slot = sc.names[name] { return slot }
-            if sc.levelNames.contains(name) && !isGlobal(name) {
-                let slot = alloc.next(); sc.names[name] = slot; sc.owned.insert(slot); return slot
-            }
+            if sc.declaredNames.contains(name), let slot = sc.names[name] { return slot }
+            if sc.names[name] != nil || (sc.levelNames.contains(name) && !isGlobal(name)) { owner = sc }
             s = sc.parent
         }
-        return nil
+        guard let o = owner else { return nil }
+        if let slot = o.names[name] { return slot }
+        let slot = alloc.next(); o.names[name] = slot; o.owned.insert(slot); return slot
+    }
+
+    func isDeclared(_ name: String, _ scope: Scope) -> Bool {
+        var s: Scope? = scope
+        while let sc = s { if sc.declaredNames.contains(name) { return true }; s = sc.parent }
+        return false
     }
 
     func isGlobal(_ name: String) -> Bool {
@@ -372,7 +409,8 @@ struct ResolveContext {
             }
         default: break
         }
-        if let n = name, lookupLocal(n.split(separator: ".").first.map(String.init) ?? n, scope, alloc) == nil {
+        if let n = name, knownUnsupportedBuiltins.contains(n) { throw RegoError.unsupported("builtin function \(n)", t.loc) }
+        if let n = name, !isDeclared(n.split(separator: ".").first.map(String.init) ?? n, scope) {
             if let target = try? resolveCallTarget(n, t.loc) {
                 if case .function = target { return Term(.resolvedCall(target, []), t.loc) }
                 if case .builtin = target, builtins.lookup(n) != nil, !isGlobal(n.split(separator: ".").first.map(String.init) ?? n) {

@@ -32,17 +32,18 @@ enum RuleWalker {
     }
 
     /// Ground prefixes of every data ref and every function called.
-    static func dataRefs(rule r: CompiledRule, into out: inout [[String]]) {
+    /// `ground` is false when the ref continues with a non-string segment: it can only reach
+    /// rules below through iteration, which the evaluator checks for recursion at run time.
+    static func dataRefs(rule r: CompiledRule, into out: inout [(path: [String], ground: Bool)]) {
         forEachTerm(rule: r) { t in
             switch t.kind {
             case .ref(let h, let segs):
                 if case .dataRoot = h.kind {
                     var p: [String] = []
                     for s in segs { if case .scalar(.string(let x)) = s.kind { p.append(x) } else { break } }
-                    out.append(p)
+                    out.append((p, p.count == segs.count))
                 }
-            case .dataRoot: out.append([])
-            case .resolvedCall(.function(let p), _): out.append(p)
+            case .resolvedCall(.function(let p), _): out.append((p, true))
             default: break
             }
         }

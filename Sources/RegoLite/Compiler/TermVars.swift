@@ -3,14 +3,18 @@ enum TermVars {
     /// Names used at this level of a body (not inside nested comprehension or `every` bodies).
     static func levelNames(_ e: Expr, into s: inout Set<String>) {
         switch e.kind {
-        case .term(let t): termLevelNames(t, into: &s)
-        case .some(let vs): for v in vs { termLevelNames(v, into: &s) }
-        case .someIn(let k, let v, let c):
-            if let k { termLevelNames(k, into: &s) }
-            termLevelNames(v, into: &s); termLevelNames(c, into: &s)
+        case .term(let t):
+            // Names declared with `:=` are new locals: they do not capture nested uses.
+            if case .call("assign", let a) = t.kind, a.count == 2 {
+                termLevelNames(a[1], into: &s)
+                var lhs = Set<String>(); termLevelNames(a[0], into: &lhs); var decl = Set<String>(); patternNames(a[0], into: &decl)
+                s.formUnion(lhs.subtracting(decl))
+            } else { termLevelNames(t, into: &s) }
+        case .some: break
+        case .someIn(_, _, let c): termLevelNames(c, into: &s)
         case .every(_, _, let d, _): termLevelNames(d, into: &s)
         }
-        for w in e.withs { termLevelNames(w.value, into: &s) }
+        for w in e.withs where w.value.varName == nil { termLevelNames(w.value, into: &s) }
     }
 
     static func termLevelNames(_ t: Term, into s: inout Set<String>) {
@@ -21,6 +25,18 @@ enum TermVars {
         case .object(let ps): for (k, v) in ps { termLevelNames(k, into: &s); termLevelNames(v, into: &s) }
         case .call(_, let a), .resolvedCall(_, let a): for x in a { termLevelNames(x, into: &s) }
         case .template(let parts): for p in parts { if case .term(let x) = p { termLevelNames(x, into: &s) } }
+        default: break
+        }
+    }
+
+    /// Removes names declared at this level (`:=`, `some`): they never capture nested uses.
+    static func declaredNames(_ e: Expr, into s: inout Set<String>) {
+        switch e.kind {
+        case .term(let t):
+            if case .call("assign", let a) = t.kind, a.count == 2 { var d = Set<String>(); patternNames(a[0], into: &d); s.subtract(d) }
+        case .some(let vs): for v in vs { if let n = v.varName { s.remove(n) } }
+        case .someIn(let k, let v, _):
+            var d = Set<String>(); if let k { patternNames(k, into: &d) }; patternNames(v, into: &d); s.subtract(d)
         default: break
         }
     }

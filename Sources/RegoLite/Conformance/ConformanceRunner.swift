@@ -84,7 +84,7 @@ public struct ConformanceRunner: Sendable {
             if wantsError {
                 for e in errs {
                     let codeOK = wantCode == nil || e.code.rawValue == wantCode
-                    let msgOK = wantMsg == nil || e.description.contains(wantMsg!) || e.message.contains(wantMsg!)
+                    let msgOK = wantMsg == nil || wantMsg!.isEmpty || e.description.contains(wantMsg!) || e.message.contains(wantMsg!)
                     if codeOK && msgOK { return result(.passed, "") }
                 }
             }

@@ -145,8 +145,10 @@ public final class PreparedQuery: Sendable {
                     return try ev.evalExpr(e, f) { try run(i + 1) }
                 }
                 try ev.step()
+                // A reference query returns its value even when false (as `opa eval data.x`).
+                let isRef: Bool = { switch t.kind { case .ref, .inputRoot, .dataRoot, .local: return true; default: return false } }()
                 return try ev.evalTerm(t, f) { v in
-                    if case .bool(false) = v { return false }
+                    if !isRef, case .bool(false) = v { return false }
                     exprValues[i] = v
                     return try run(i + 1)
                 }

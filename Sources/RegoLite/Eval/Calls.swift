@@ -15,7 +15,7 @@ extension Evaluator {
             case .target(let t):
                 // Evaluate the replacement without this override (a mock may call the original).
                 let saved = functionOverrides
-                functionOverrides[Evaluator.overrideKey(target)] = nil
+                functionOverrides = [:]
                 defer { functionOverrides = saved }
                 return try call(t, args, loc)
             }
@@ -27,6 +27,9 @@ extension Evaluator {
             } catch BuiltinError.type(let msg) {
                 if strict { throw RegoError(code: .evalType, message: "\(b.name): \(msg)", location: loc) }
                 return nil
+            } catch var e as RegoError where e.code == .unsupported {
+                e.location = loc
+                throw e
             } catch BuiltinError.builtin(let msg) {
                 if strict { throw RegoError(code: .evalBuiltin, message: "\(b.name): \(msg)", location: loc) }
                 return nil
@@ -43,7 +46,7 @@ extension Evaluator {
                     result = v
                 }
             }
-            if result == nil, let d = node.functions.first(where: { $0.isDefault }), let v = d.value { result = try constant(v) }
+            if result == nil, let d = node.functions.first(where: { $0.isDefault }), let v = d.value { result = try constant(v, frameSize: d.frameSize) }
             return result
         }
     }

@@ -18,17 +18,23 @@ extension Evaluator {
     }
 
     /// Walks a plain value along ref segments, iterating over unbound variables.
-    func walk(_ v: Value, _ segs: [Term], _ i: Int, _ f: Frame, _ k: VCont) throws -> Bool {
+    /// `storage`: base documents (JSON data) also answer integer keys with their string form, as OPA's store does.
+    func walk(_ v: Value, _ segs: [Term], _ i: Int, _ f: Frame, _ k: VCont, storage: Bool = false) throws -> Bool {
         if i == segs.count { return try k(v) }
         let seg = segs[i]
+        @inline(__always) func get(_ key: Value) -> Value? {
+            if let c = v[key] { return c }
+            if storage, case .object = v, case .number(.int(let n)) = key { return v[.string(String(n))] }
+            return nil
+        }
         switch seg.kind {
         case .scalar(let key):
-            guard let c = v[key] else { return false }
-            return try walk(c, segs, i + 1, f, k)
+            guard let c = get(key) else { return false }
+            return try walk(c, segs, i + 1, f, k, storage: storage)
         case .local(let s, _):
             if let key = f.slots[s] {
-                guard let c = v[key] else { return false }
-                return try walk(c, segs, i + 1, f, k)
+                guard let c = get(key) else { return false }
+                return try walk(c, segs, i + 1, f, k, storage: storage)
             }
             let r = try iterate(v) { kk, vv in
                 f.slots[s] = kk
@@ -69,9 +75,11 @@ extension Evaluator {
         guard let node, node.hasRules else {
             let b = dataOverrides.isEmpty ? base : patchOverrides(base, path)
             guard let b else { return false }
-            return try walk(b, segs, i, f, k)
+            return try walk(b, segs, i, f, k, storage: true)
         }
         if !node.rules.isEmpty || node.defaultRule != nil {
+            // OPA reads base data where it exists at a rule's path.
+            if let b = base, node.children.isEmpty { return try walk(b, segs, i, f, k) }
             let v: Value?
             if node.children.isEmpty { v = try ruleValue(node) } else { v = try fullValue(node, base, path) }
             guard let v else { return false }
@@ -88,11 +96,12 @@ extension Evaluator {
                 return try self.evalData(child, base?[key], path + [s], segs, i + 1, f, k)
             }
             var b = base?[key]
+            if b == nil, case .number(.int(let n)) = key { b = base?[.string(String(n))] }
             if !self.dataOverrides.isEmpty, case .string(let s) = key {
                 if let ov = self.overrideAt(path + [s]) { b = ov } else { b = self.patchOverrides(b, path + [s]) }
             }
             guard let b else { return false }
-            return try self.walk(b, segs, i + 1, f, k)
+            return try self.walk(b, segs, i + 1, f, k, storage: true)
         }
         if isUnboundPattern(seg, f) {
             // Iterate over the union of base keys and rule-tree children.
@@ -114,9 +123,15 @@ extension Evaluator {
         if !node.hasRules { return patchOverrides(base, path) }
         var obj: RegoObject
         if !node.rules.isEmpty || node.defaultRule != nil {
+            if let b = base, node.children.isEmpty { return b }
             guard let rv = try ruleValue(node) else { return node.children.isEmpty ? nil : nil }
             guard case .object(let o) = rv else { return rv }
             obj = o
+            for key in node.childKeys {
+                if let ex = o[.string(key)], let c = node.children[key], c.hasRules, let cv = try fullValue(c, nil, path + [key]), cv != ex {
+                    throw RegoError(code: .evalConflict, message: "object keys must be unique", location: node.rules.first?.location)
+                }
+            }
         } else if case .object(let o) = base { obj = o } else { obj = RegoObject() }
         for key in node.childKeys {
             let child = node.children[key]!
@@ -173,7 +188,7 @@ extension Evaluator {
                     result = v
                 }
             }
-            if result == nil, let d = node.defaultRule, let v = d.value { result = try constant(v) }
+            if result == nil, let d = node.defaultRule, let v = d.value { result = try constant(v, frameSize: d.frameSize) }
             return result
         case .partialSet?:
             var out: [Value] = []
@@ -263,9 +278,9 @@ extension Evaluator {
         }
     }
 
-    func constant(_ t: Term) throws -> Value? {
+    func constant(_ t: Term, frameSize: Int = 0) throws -> Value? {
         var out: Value?
-        _ = try evalTerm(t, Frame(size: 0)) { v in out = v; return true }
+        _ = try evalTerm(t, Frame(size: frameSize)) { v in out = v; return true }
         return out
     }
 }

@@ -105,6 +105,7 @@ final class Evaluator {
             }
         case .every(let key, let value, let dom, let body):
             return try evalTerm(dom, f) { d in
+                switch d { case .array, .object, .set: break; default: return false }
                 var ok = true
                 _ = try self.iterate(d) { kk, vv in
                     var found = false
@@ -195,6 +196,17 @@ final class Evaluator {
             if let vs = groundValues(args, f) {
                 guard let r = try call(target, vs, t.loc) else { return false }
                 return try k(r)
+            }
+            // Arguments that are unbound variables are evaluated last (refs may bind them).
+            let unboundIdx = args.indices.filter { if case .local(let s, _) = args[$0].kind { return f.slots[s] == nil }; return false }
+            if !unboundIdx.isEmpty {
+                let order = args.indices.filter { !unboundIdx.contains($0) } + unboundIdx
+                return try evalTerms(order.map { args[$0] }, 0, [], f) { vs in
+                    var placed = [Value](repeating: .null, count: vs.count)
+                    for (j, i) in order.enumerated() { placed[i] = vs[j] }
+                    guard let r = try self.call(target, placed, t.loc) else { return false }
+                    return try k(r)
+                }
             }
             return try evalTerms(args, 0, [], f) { vs in
                 guard let r = try self.call(target, vs, t.loc) else { return false }

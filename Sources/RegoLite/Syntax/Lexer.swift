@@ -65,10 +65,10 @@ struct Lexer {
                         i += 1
                         while i < b.count, b[i] != UInt8(ascii: "\"") { if b[i] == UInt8(ascii: "\\") { i += 1 }; i += 1 }
                     }
-                    if d == 10 { if !raw { throw error("non-terminated template string", start) }; line += 1; lineStart = i + 1 }
+                    if d == 10 { if !raw { var e = error("non-terminated template string", start); e.code = .unsupported; e.message = "unsupported in RegoLite: this template string form"; throw e }; line += 1; lineStart = i + 1 }
                     i += 1
                 }
-                guard i < b.count else { throw error("non-terminated template string", start) }
+                guard i < b.count else { var e = error("non-terminated template string", start); e.code = .unsupported; e.message = "unsupported in RegoLite: this template string form"; throw e }
                 kind = .template(raw: raw, String(decoding: b[s..<i], as: UTF8.self)); i += 1
             } else {
                 if i + 1 < b.count {

@@ -62,6 +62,13 @@ struct Parser {
         }
     }
 
+    /// A keyword directly followed by `.`, `[` or `(` is a name (`contains.foo`, `contains(x, y)`).
+    var keywordUsedAsName: Bool {
+        guard case .ident(let n) = cur.kind else { return false }
+        guard case .op(let o) = next.kind, o == "." || o == "(" || o == "[" else { return false }
+        return next.offset == cur.offset + n.utf8.count
+    }
+
     static let keywords: Set<String> = ["package", "import", "default", "if", "contains", "else", "some", "every", "in", "not", "with", "as"]
 
     // MARK: module
@@ -87,7 +94,7 @@ struct Parser {
     mutating func moduleRest(_ pkg: [String], _ ploc: Location) throws -> Module {
         var imports: [Import] = []
         var rules: [Rule] = []
-        while isIdent("import") {
+        while isIdent("import") && !keywordUsedAsName {
             let l = cur.loc
             advance()
             let path = try refTerm()
@@ -101,8 +108,8 @@ struct Parser {
         }
         while true {
             if case .eof = cur.kind { break }
-            if isIdent("import") { throw err("imports must appear before rules") }
-            if isIdent("package") { throw err("unexpected package keyword") }
+            if isIdent("import") && !keywordUsedAsName { throw err("imports must appear before rules") }
+            if isIdent("package") && !keywordUsedAsName { throw err("unexpected package keyword") }
             rules.append(contentsOf: try rule())
         }
         return Module(package: pkg, packageLoc: ploc, imports: imports, rules: rules, source: source)
@@ -112,8 +119,8 @@ struct Parser {
     mutating func rule() throws -> [Rule] {
         let loc = cur.loc
         var isDefault = false
-        if isIdent("default") { isDefault = true; advance() }
-        guard case .ident(let name) = cur.kind, !Parser.keywords.contains(name) else {
+        if isIdent("default") && !keywordUsedAsName { isDefault = true; advance() }
+        guard case .ident(let name) = cur.kind, !Parser.keywords.contains(name) || keywordUsedAsName else {
             throw err("unexpected \(tokenText(cur)) token: expected rule head")
         }
         let nameLoc = cur.loc
@@ -174,7 +181,7 @@ struct Parser {
             body = [Expr(.term(Term(.scalar(.bool(true)), loc)), loc)]
         }
         var elses: [ElseClause] = []
-        while isIdent("else") {
+        while isIdent("else") && !keywordUsedAsName {
             let el = cur.loc
             advance()
             var v: Term?
@@ -204,7 +211,9 @@ struct Parser {
                 try expectOp("}")
                 return b
             } catch {
-                p = save; depth = saveDepth
+                // `if {k: v | ...}`: a single comprehension expression rather than a body.
+                p = save; depth = saveDepth - 1
+                if let e = try? literal() { return [e] }
                 throw error
             }
         }
@@ -233,7 +242,7 @@ struct Parser {
     // MARK: expressions
     mutating func literal() throws -> Expr {
         let loc = cur.loc
-        if isIdent("not") {
+        if isIdent("not") && !keywordUsedAsName {
             advance()
             var e = try literal()
             if e.negated { throw err("unexpected not keyword", loc) }
@@ -243,17 +252,17 @@ struct Parser {
             return e
         }
         var e: Expr
-        if isIdent("some") {
+        if isIdent("some") && !keywordUsedAsName {
             advance()
             e = try someDecl(loc)
-        } else if isIdent("every") {
+        } else if isIdent("every") && !keywordUsedAsName {
             advance()
             e = try everyExpr(loc)
         } else {
             let t = try exprTerm(allowComma: true)
             e = Expr(.term(t), loc)
         }
-        while isIdent("with") && !atLineEnd {
+        while isIdent("with") && !keywordUsedAsName {
             let wl = cur.loc
             advance()
             let target = try refTerm()
@@ -411,7 +420,7 @@ struct Parser {
         switch t.kind {
         case .number(let n):
             advance()
-            guard let num = Number(literal: n) else { throw err("invalid number", l) }
+            guard let num = Number(literal: n) else { throw RegoError.unsupported("number literal \(n) beyond the exact decimal range", l) }
             return Term(.scalar(.number(num)), l)
         case .string(let s):
             advance()
@@ -420,7 +429,7 @@ struct Parser {
             advance()
             return Term(.template(try templateParts(body, raw: raw, l)), l)
         case .ident(let name):
-            switch name {
+            switch keywordUsedAsName && name != "set" ? "" : name {
             case "true": advance(); return Term(.scalar(.bool(true)), l)
             case "false": advance(); return Term(.scalar(.bool(false)), l)
             case "null": advance(); return Term(.scalar(.null), l)
@@ -431,7 +440,7 @@ struct Parser {
                 }
             default: break
             }
-            if Parser.keywords.contains(name) && name != "set" { throw err("unexpected \(name) keyword") }
+            if Parser.keywords.contains(name) && name != "set" && !keywordUsedAsName { throw err("unexpected \(name) keyword") }
             advance()
             return try postfix(Term(.variable(name), l))
         case .op("["):
@@ -578,7 +587,7 @@ struct Parser {
 
     func tokenLength(_ t: Token) -> Int {
         // Offsets of the next token tell adjacency; compute the source length of t.
-        var lx = Lexer(file: "", text: "")
+        let lx = Lexer(file: "", text: "")
         _ = lx
         let bytes = source.text.utf8
         var i = bytes.index(bytes.startIndex, offsetBy: t.offset)
@@ -639,9 +648,10 @@ struct Parser {
                 guard j < b.count else { throw err("unterminated template expression", loc) }
                 if !text.isEmpty { parts.append(.text(String(decoding: text, as: UTF8.self))); text = [] }
                 let inner = String(decoding: b[(i + 1)..<j], as: UTF8.self)
-                var ps = try Parser(source: SourceFile(name: loc.file, text: inner))
-                let t = try ps.exprTerm(allowComma: false)
-                guard case .eof = ps.cur.kind else { throw err("invalid template expression", loc) }
+                guard var ps = try? Parser(source: SourceFile(name: loc.file, text: inner)),
+                      let t = try? ps.exprTerm(allowComma: false), case .eof = ps.cur.kind else {
+                    throw RegoError.unsupported("this template string expression", loc)
+                }
                 parts.append(.term(relocate(t, loc)))
                 i = j + 1
                 continue
