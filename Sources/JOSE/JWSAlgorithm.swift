@@ -44,6 +44,23 @@ public enum JWSAlgorithm: String, CaseIterable, Hashable, Sendable, Comparable {
         }
     }
 
+    /// A stable small index (position in `allCases`).
+    var slot: Int32 {
+        switch self {
+        case .rs256: 0
+        case .rs384: 1
+        case .rs512: 2
+        case .ps256: 3
+        case .ps384: 4
+        case .ps512: 5
+        case .es256: 6
+        case .es384: 7
+        case .es512: 8
+        case .eddsa: 9
+        case .ed25519: 10
+        }
+    }
+
     var isPSS: Bool { self == .ps256 || self == .ps384 || self == .ps512 }
 
     /// The message digest, or nil for EdDSA (which hashes internally).
@@ -96,6 +113,14 @@ public enum KeyKind: Hashable, Sendable, CustomStringConvertible {
             case .p256: Curve.hex("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551")
             case .p384: Curve.hex("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973")
             case .p521: Curve.hex("01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409")
+            }
+        }
+
+        var index: Int32 {
+            switch self {
+            case .p256: 0
+            case .p384: 1
+            case .p521: 2
             }
         }
 

@@ -9,31 +9,27 @@ public final class PublicKey: @unchecked Sendable {
     /// Modulus size for RSA, curve size for EC, 256 for Ed25519.
     public let bits: Int
 
-    /// Verification contexts prepared once per algorithm this key can verify (RSA: RS*/PS*;
-    /// EC: its ES*), duplicated per verification. Ed25519 has none: it cannot verify a digest.
-    private let templates: [(algorithm: JWSAlgorithm, context: OpaquePointer)]
+    /// Verification contexts, built on first use per algorithm (slot = index in
+    /// `JWSAlgorithm.allCases`) and duplicated per verification. Ed25519 uses none: it cannot
+    /// verify a digest.
+    private let templates: UnsafeMutableRawPointer?
+    private static let templateSlots = Int32(JWSAlgorithm.allCases.count)
 
     init(owning pkey: OpaquePointer, kind: KeyKind) {
         self.pkey = pkey
         self.kind = kind
         self.bits = Int(EVP_PKEY_get_bits(pkey))
-        var templates: [(JWSAlgorithm, OpaquePointer)] = []
-        for algorithm in JWSAlgorithm.allCases where algorithm.keyKind == kind {
-            guard let digest = algorithm.digest,
-                  let context = portcullis_verify_template(pkey, digest, algorithm.isPSS ? 1 : 0) else { continue }
-            templates.append((algorithm, context))
-        }
-        self.templates = templates
+        self.templates = kind == .ed25519 ? nil : portcullis_template_cache_new(Self.templateSlots)
     }
 
     deinit {
-        for template in templates { EVP_PKEY_CTX_free(template.context) }
+        portcullis_template_cache_free(templates, Self.templateSlots)
         EVP_PKEY_free(pkey)
     }
 
     func verificationTemplate(for algorithm: JWSAlgorithm) -> OpaquePointer? {
-        for template in templates where template.algorithm == algorithm { return template.context }
-        return nil
+        guard let templates, let digest = algorithm.digest, algorithm.keyKind == kind else { return nil }
+        return portcullis_template_cache_get(templates, algorithm.slot, pkey, digest, algorithm.isPSS ? 1 : 0)
     }
 
     /// Smallest RSA modulus accepted (NIST SP 800-131A, RFC 7518 §3.3).
@@ -71,15 +67,10 @@ public final class PublicKey: @unchecked Sendable {
             throw JOSEError(.invalidKey, "\(curve.rawValue) coordinates must be \(size) bytes each (got \(x.count) and \(y.count))")
         }
         let point = [0x04] + x + y
-        guard let pkey = KeyBuilder.build(type: "EC", selection: PORTCULLIS_SELECT_PUBLIC, bignums: [],
-                                          utf8: ("group", curve.groupName), octets: ("pub", point)) else {
+        guard let pkey = portcullis_ec_public_key(curve.index, KeyBuilder.cString(curve.groupName), point, point.count) else {
             throw JOSEError(.invalidKey, "the point is not on curve \(curve.rawValue)")
         }
-        let key = PublicKey(owning: pkey, kind: .ec(curve))
-        guard portcullis_public_check(pkey) == 1 else {
-            throw JOSEError(.invalidKey, "the point is not a valid public key on curve \(curve.rawValue)")
-        }
-        return key
+        return PublicKey(owning: pkey, kind: .ec(curve))
     }
 
     /// An Ed25519 public key from its 32 raw bytes.

@@ -148,6 +148,7 @@ for index in 0..<10 {
     objects.append(.object(jwk))
 }
 let jwksText = JSONValue.object(["keys": .array(objects)]).serialized()
+if getenv("JOSE_BENCH_PROFILE_JWKS") != nil { for _ in 0..<Int(String(cString: getenv("JOSE_BENCH_PROFILE_JWKS")))! { _ = try! JWKS.parse(json: jwksText) }; exit(0) }
 let parseSamples = measure(rounds: 30, batch: 20) { _ = try! JWKS.parse(json: jwksText) }
 let parseMedian = median(parseSamples) / 1000
 print("")
