@@ -4,7 +4,7 @@ import PackageDescription
 // Module graph and import direction: docs/ARCHITECTURE.md (contract: ../shared/DESIGN.md).
 let package = Package(
     name: "portcullis",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "portcullis", targets: ["PortcullisCLI"]),
         .library(name: "JOSE", targets: ["JOSE"]),
@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -23,11 +24,13 @@ let package = Package(
         ),
         .target(name: "JOSE", dependencies: ["COpenSSL"]),
         .target(name: "RegoLite"),
+        .target(name: "PolicyStore", dependencies: ["RegoLite", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "PortcullisCLI",
             dependencies: [
                 "JOSE",
                 "RegoLite",
+                "PolicyStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

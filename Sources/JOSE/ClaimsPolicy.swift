@@ -28,6 +28,9 @@ public struct ClaimsPolicy: Sendable {
 
     public static let defaultLeeway: Double = 60
 
+    /// The claims `check` reads.
+    public static let registeredClaimNames: Set<String> = ["exp", "nbf", "iat", "iss", "aud"]
+
     public init(issuer: String? = nil, audiences: Audiences = .any, leeway: Double = defaultLeeway,
                 requireExpiration: Bool = true, maxLifetime: Double? = nil, expectedType: String? = nil) {
         self.issuer = issuer

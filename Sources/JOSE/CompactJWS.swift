@@ -108,10 +108,25 @@ public struct CompactJWS: Sendable {
         return object
     }
 
+    /// The claims verification checks (`exp`, `nbf`, `iat`, `iss`, `aud`), after validating the
+    /// whole payload as strictly as `claims()` does, without building the other claims.
+    public func registeredClaims() throws(JOSEError) -> JSONObject {
+        let object: JSONObject?
+        do {
+            object = try payload.withBytes { (bytes) throws(JSONParser.Error) -> JSONObject? in
+                try JSONParser.parseObject(bytes, keeping: ClaimsPolicy.registeredClaimNames)
+            }
+        } catch {
+            throw JOSEError(.malformed, "the payload is not valid JSON: \(error)")
+        }
+        guard let object else { throw JOSEError(.malformed, "the payload must be a JSON object") }
+        return object
+    }
+
     /// Verifies the signature with the key set's candidate keys for this token.
-    /// Returns the key that verified it.
+    /// Returns the key that verified it and the algorithm.
     @discardableResult
-    public func verifySignature(keys: JWKS, allowedAlgorithms: Set<JWSAlgorithm> = JWSAlgorithm.allAsymmetric) throws(JOSEError) -> JWK {
+    public func verifySignature(keys: JWKS, allowedAlgorithms: Set<JWSAlgorithm> = JWSAlgorithm.allAsymmetric) throws(JOSEError) -> (key: JWK, algorithm: JWSAlgorithm) {
         let algorithm = try JWSAlgorithm.named(algorithmName)
         guard allowedAlgorithms.contains(algorithm) else {
             throw JOSEError(.unsupportedAlg, "alg \(algorithm.rawValue) is not in the allowed list (\(allowedAlgorithms.sorted().map(\.rawValue).joined(separator: ", ")))")
@@ -124,7 +139,7 @@ public struct CompactJWS: Sendable {
                 try signingInput.withBytes { (input) throws(JOSEError) in
                     try candidate.key.verify(signature: signature, over: input, algorithm: algorithm)
                 }
-                return candidate
+                return (candidate, algorithm)
             } catch {
                 lastError = error
             }

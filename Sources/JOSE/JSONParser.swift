@@ -31,6 +31,21 @@ public struct JSONParser {
         return try copy.withBytes { (raw) throws(Error) -> JSONValue in try parse(raw, maxDepth: maxDepth) }
     }
 
+    /// Validates a whole JSON object with the same strictness as `parse`, but builds only the
+    /// top-level members named in `members` (nested values of other members are checked, not
+    /// kept). Verifying a token needs five registered claims; building all of them as Swift
+    /// values costs more than the rest of the verification outside OpenSSL.
+    public static func parseObject(_ input: UnsafeRawBufferPointer, keeping members: Set<String>,
+                                   maxDepth: Int = defaultMaxDepth) throws(Error) -> JSONObject? {
+        var parser = JSONParser(input: input, maxDepth: maxDepth)
+        parser.selection = members.map { (Self.fingerprint($0), $0) }
+        parser.skipWhitespace()
+        let value = try parser.parseValue(depth: 0)
+        parser.skipWhitespace()
+        if parser.index != input.count { throw parser.error("unexpected data after the JSON value") }
+        return value.objectValue
+    }
+
     /// Parses one JSON document.
     public static func parse(_ input: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws(Error) -> JSONValue {
         var parser = JSONParser(input: input, maxDepth: maxDepth)
@@ -44,6 +59,17 @@ public struct JSONParser {
     private let input: UnsafeRawBufferPointer
     private let maxDepth: Int
     private var index = 0
+    /// Top-level members to build (nil: build everything), with their fingerprints: a linear
+    /// scan of five names beats hashing every member name.
+    private var selection: [(fingerprint: UInt32, name: String)]? = nil
+
+    private static func isSelected(_ key: String, fingerprint: UInt32, in selection: [(fingerprint: UInt32, name: String)]) -> Bool {
+        for entry in selection where entry.fingerprint == fingerprint && entry.name == key { return true }
+        return false
+    }
+    /// False while checking a value that will not be kept: strings, numbers and containers
+    /// are validated but not built (member names still are, for duplicate detection).
+    private var materializing = true
 
     private init(input: UnsafeRawBufferPointer, maxDepth: Int) {
         self.input = input
@@ -71,11 +97,15 @@ public struct JSONParser {
         switch byte {
         case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
         case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
-        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "\""):
+            let string = try parseString(keep: materializing)
+            return materializing ? .string(string) : .null
         case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
         case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
         case UInt8(ascii: "n"): try expectLiteral("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            let number = try parseNumber(keep: materializing)
+            return materializing ? .number(number) : .null
         default: throw error("unexpected character '\(Self.printable(byte))'")
         }
     }
@@ -135,7 +165,10 @@ public struct JSONParser {
             guard current == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
+            let outer = materializing
+            if depth == 1, let selection { materializing = Self.isSelected(key, fingerprint: fingerprint, in: selection) }
             let value = try parseValue(depth: depth)
+            materializing = outer
             memberStack.append(JSONObject.Member(key: key, value: value))
             fingerprintStack.append(fingerprint)
             skipWhitespace()
@@ -143,6 +176,11 @@ public struct JSONParser {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"):
                 index += 1
+                guard materializing else { return .null }
+                if depth == 1, let selection {
+                    let kept = (base..<memberStack.count).filter { Self.isSelected(memberStack[$0].key, fingerprint: fingerprintStack[$0], in: selection) }
+                    return .object(JSONObject(uniqueMembers: kept.map { memberStack[$0] }))
+                }
                 return .object(JSONObject(uniqueMembers: Array(memberStack[base...])))
             default: throw error("expected ',' or '}'")
             }
@@ -167,19 +205,21 @@ public struct JSONParser {
         defer { elementStack.removeLast(elementStack.count - base) }
         while true {
             skipWhitespace()
-            elementStack.append(try parseValue(depth: depth))
+            let element = try parseValue(depth: depth)
+            if materializing { elementStack.append(element) }
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "]"):
                 index += 1
-                return .array(Array(elementStack[base...]))
+                return materializing ? .array(Array(elementStack[base...])) : .null
             default: throw error("expected ',' or ']'")
             }
         }
     }
 
-    private mutating func parseString() throws(Error) -> String {
+    /// Parses and validates a string; with `keep` false the result is "" (nothing allocated).
+    private mutating func parseString(keep: Bool = true) throws(Error) -> String {
         let start = index + 1  // after the opening quote
         // Fast path: no escapes, no control characters; ASCII needs no UTF-8 validation.
         var i = start
@@ -193,7 +233,7 @@ public struct JSONParser {
                 guard highBits < 0x80 || UTF8Validation.isValid(slice) else {
                     throw Error(message: "invalid UTF-8 in string", offset: start)
                 }
-                return String(decoding: slice, as: UTF8.self)
+                return keep ? String(decoding: slice, as: UTF8.self) : ""
             }
             if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
             highBits |= byte
@@ -209,7 +249,7 @@ public struct JSONParser {
                 index += 1
                 let valid = bytes.withUnsafeBytes { UTF8Validation.isValid($0) }
                 guard valid else { throw Error(message: "invalid UTF-8 in string", offset: start) }
-                return String(decoding: bytes, as: UTF8.self)
+                return keep ? String(decoding: bytes, as: UTF8.self) : ""
             case UInt8(ascii: "\\"):
                 index += 1
                 guard let escape = current else { throw error("unterminated escape") }
@@ -267,7 +307,8 @@ public struct JSONParser {
         return value
     }
 
-    private mutating func parseNumber() throws(Error) -> JSONNumber {
+    /// Parses and validates a number; with `keep` false integers are not turned into text.
+    private mutating func parseNumber(keep: Bool = true) throws(Error) -> JSONNumber {
         let start = index
         var isInteger = true
         var integer: Int64 = 0
@@ -307,6 +348,7 @@ public struct JSONParser {
             }
             while let byte = current, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") { index += 1 }
         }
+        if isInteger && !keep { return JSONNumber(text: "", double: 0) }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: input[start..<index]), as: UTF8.self)
         if isInteger { return JSONNumber(text: text, double: Double(negative ? -integer : integer)) }
         guard let double = Double(text), double.isFinite else {

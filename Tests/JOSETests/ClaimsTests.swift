@@ -122,3 +122,51 @@ struct ClaimsTests {
         #expect(errorCode(verify(token, keys: keys)) == "valid")
     }
 }
+
+/// Verification builds only the registered claims but must validate the whole payload.
+struct SelectiveClaimsTests {
+    @Test(arguments: [
+        #"{"exp":1800000300,"x":{"a":1,"a":2}}"#,
+        #"{"exp":1800000300,"x":[1,2,}"#,
+        #"{"exp":1800000300,"x":"\ud800"}"#,
+        #"{"exp":1800000300,"x":01}"#,
+        #"{"exp":1800000300,"x":1e999}"#,
+        #"{"exp":1800000300,"exp":1}"#,
+        #"{"exp":1800000300,"x":tru}"#,
+    ])
+    func payloadProblemsOutsideTheRegisteredClaimsAreStillMalformed(_ payload: String) {
+        let token = TokenForge.token(header: #"{"alg":"RS256","kid":"rsa-1"}"#, payload: payload, key: TestKeys.rsa, algorithm: .rs256)
+        #expect(errorCode(verify(token, policy: ClaimsPolicy())) == "malformed")
+    }
+
+    @Test func payloadWithInvalidUTF8InAnUnusedClaimIsMalformed() {
+        let payload: [UInt8] = Array(#"{"exp":1800000300,"x":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)
+        let token = try! JWTSigner.sign(payload: payload, key: TestKeys.rsa, algorithm: .rs256, kid: "rsa-1")
+        #expect(errorCode(verify(token, policy: ClaimsPolicy())) == "malformed")
+    }
+
+    @Test func claimsOfAVerifiedTokenAreEveryClaimAsSigned() throws {
+        let verified = try verify(TokenForge.valid(["realm_access": ["roles": ["operator", "viewer"]], "big": .number(JSONNumber(text: "12345678901234567890", double: 1.2345678901234567e19))])).get()
+        #expect(verified.registeredClaims.keys.sorted() == ["aud", "exp", "iat", "iss"])
+        #expect(verified.claims["realm_access"]?["roles"] == ["operator", "viewer"])
+        #expect(verified.claims["big"]?.numberValue?.text == "12345678901234567890")
+        #expect(verified.claims == (try JSONParser.parse(bytes: verified.payload)).objectValue)
+    }
+
+    @Test func oneKeyVerifiesFromManyThreadsAtOnce() async {
+        // Keys are shared by every event loop: their lazily built OpenSSL contexts must be race-free.
+        let keys = TestKeys.jwks([TestKeys.jwk(TestKeys.rsa, kid: "rsa-1"), TestKeys.jwk(TestKeys.p256, kid: "ec-1")])
+        let rsaToken = TokenForge.valid(), ecToken = TokenForge.valid(kid: "ec-1", algorithm: .es256, key: TestKeys.p256)
+        let psToken = TokenForge.valid(algorithm: .ps256)
+        let outcomes = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    (0..<50).flatMap { _ in [rsaToken, ecToken, psToken].map { errorCode(verify($0, keys: keys)) } }
+                }
+            }
+            return await group.reduce(into: [String]()) { $0 += $1 }
+        }
+        #expect(outcomes.count == 8 * 50 * 3)
+        #expect(outcomes.allSatisfy { $0 == "valid" })
+    }
+}

@@ -17,11 +17,13 @@ public struct ConformanceRunner: Sendable {
     public struct FolderCounts: Sendable, Equatable {
         public var passed = 0, unsupported = 0, wrong = 0
         public var total: Int { passed + unsupported + wrong }
+        public init() {}
     }
 
     public struct Report: Sendable {
         public var results: [CaseResult] = []
         public var folders: [String: FolderCounts] = [:]
+        public init() {}
         public var passed: Int { results.filter { $0.outcome == .passed }.count }
         public var unsupported: Int { results.filter { $0.outcome == .unsupported }.count }
         public var wrong: Int { results.filter { $0.outcome == .wrong }.count }
