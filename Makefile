@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN := .build/debug/portcullis
 OPA_CASES ?= ../shared/opa-cases
 
-.PHONY: all deps build test unit e2e demo bench clean
+.PHONY: all deps build test unit e2e conformance demo bench clean
 
 all: build
 
@@ -21,7 +21,21 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) build --product portcullis
 	$(SWIFT) test --skip-build
+	$(BIN) policy test rego-lite/policies
+	$(MAKE) --no-print-directory conformance
 	$(PYTHON) -m pytest e2e -q
+
+# OPA's own Rego conformance cases, read from ../shared (never copied here). Fails on any wrong
+# answer and on any folder listed in rego-lite/conformance-folders.txt that no longer fully passes.
+conformance:
+	@if [ -d "$(OPA_CASES)" ]; then \
+	  $(BIN) policy cases --json --require-passing rego-lite/conformance-folders.txt "$(OPA_CASES)" > .build/conformance.json; \
+	  status=$$?; \
+	  $(PYTHON) -c 'import json; r = json.load(open(".build/conformance.json")); print("conformance: %d passed, %d unsupported, %d wrong (per folder: .build/conformance.json)" % (r["passed"], r["unsupported"], r["wrong"]))'; \
+	  exit $$status; \
+	else \
+	  echo "conformance: skipped: $(OPA_CASES) not found (OPA's cases come from ../shared beside the checkout)"; \
+	fi
 
 unit: deps
 	$(SWIFT) test

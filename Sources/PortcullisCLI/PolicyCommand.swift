@@ -196,6 +196,9 @@ extension PolicyCommand {
         @Flag(name: .shortAndLong, help: "Print every unsupported or wrong case.")
         var verbose = false
 
+        @Option(help: "A file listing folders (one per line) that must pass fully; any regression exits 1.")
+        var requirePassing: String?
+
         @Argument(help: "Directories (or files) of case files.")
         var paths: [String]
 
@@ -253,7 +256,20 @@ extension PolicyCommand {
                 }
                 FileOutput.standardOutput.write("\(report.passed) passed, \(report.unsupported + report.wrong) failed\n")
             }
-            if report.wrong > 0 { throw ExitCode(1) }
+            var regressed: [String] = []
+            if let requirePassing {
+                let listed = try InputFiles.read(requirePassing, limit: 1 << 20, what: "folder list")
+                for line in listed.split(separator: "\n") {
+                    let folder = line.trimmingCharacters(in: .whitespaces)
+                    guard !folder.isEmpty, !folder.hasPrefix("#") else { continue }
+                    let counts = report.folders[folder] ?? ConformanceRunner.FolderCounts()
+                    if counts.total == 0 || counts.passed != counts.total { regressed.append(folder) }
+                }
+                if !regressed.isEmpty {
+                    FileOutput.standardError.write("regressed (listed in \(requirePassing) but not fully passing): \(regressed.joined(separator: ", "))\n")
+                }
+            }
+            if report.wrong > 0 || !regressed.isEmpty { throw ExitCode(1) }
         }
     }
 }

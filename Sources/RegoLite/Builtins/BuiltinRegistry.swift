@@ -26,6 +26,8 @@ public struct Builtin: Sendable {
     public let impl: Implementation
     /// Whether the result depends on more than the arguments (never constant-folded).
     public let nondeterministic: Bool
+    /// For relations (`walk`): every output for the arguments; the evaluator backtracks over them.
+    public var relation: (@Sendable (BuiltinContext, [Value]) throws -> [Value])? = nil
 }
 
 public enum BuiltinError: Error, Sendable {
@@ -41,6 +43,8 @@ public final class BuiltinContext: @unchecked Sendable {
     var regexCache: [String: NSRegularExpression] = [:]
     let precompiledRegex: [String: NSRegularExpression]
     public var printSink: (@Sendable (String) -> Void)?
+    /// Per-query memo for builtins whose answer must stay stable within a query (`uuid.rfc4122`).
+    var memo: [String: Value] = [:]
     init(nowNs: Int64, precompiledRegex: [String: NSRegularExpression]) {
         self.nowNs = nowNs; self.precompiledRegex = precompiledRegex
     }
@@ -64,6 +68,14 @@ public struct BuiltinRegistry: Sendable {
     }
     public func lookup(_ name: String) -> Builtin? { byName[name] }
 
+    /// A builtin with several outputs for the same arguments (OPA's relations, e.g. `walk`).
+    /// Called as a function it yields the first output.
+    mutating func addRelation(_ name: String, _ arity: Int, _ impl: @escaping @Sendable (BuiltinContext, [Value]) throws -> [Value]) {
+        var b = Builtin(name: name, arity: arity, impl: { ctx, a in try impl(ctx, a).first }, nondeterministic: false)
+        b.relation = impl
+        byName[name] = b
+    }
+
     /// Every family shipped with RegoLite.
     public static let standard: BuiltinRegistry = {
         var r = BuiltinRegistry()
@@ -84,7 +96,9 @@ public struct BuiltinRegistry: Sendable {
         UnitsBuiltins.register(into: &r)
         UUIDBuiltins.register(into: &r)
         JWTBuiltins.register(into: &r)
-        MiscBuiltins.register(into: &r)
+        GraphBuiltins.register(into: &r)
+        JSONPatchBuiltins.register(into: &r)
+        CryptoBuiltins.register(into: &r)
         return r
     }()
 }

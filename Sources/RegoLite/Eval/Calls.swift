@@ -7,6 +7,27 @@ extension Evaluator {
         }
     }
 
+    /// Calls a target and passes each output to `k`: one for functions, several for relations.
+    func callEach(_ target: CallTarget, _ args: [Value], _ loc: Location, _ k: VCont) throws -> Bool {
+        if case .builtin(let b) = target, let rel = b.relation,
+           functionOverrides.isEmpty || functionOverrides[Evaluator.overrideKey(target)] == nil {
+            try step()
+            let outs: [Value]
+            do { outs = try rel(ctx, args) }
+            catch BuiltinError.type(let msg) {
+                if strict { throw RegoError(code: .evalType, message: "\(b.name): \(msg)", location: loc) }
+                return false
+            } catch BuiltinError.builtin(let msg) {
+                if strict { throw RegoError(code: .evalBuiltin, message: "\(b.name): \(msg)", location: loc) }
+                return false
+            }
+            for v in outs { try step(); if try k(v) { return true } }
+            return false
+        }
+        guard let r = try call(target, args, loc) else { return false }
+        return try k(r)
+    }
+
     func call(_ target: CallTarget, _ args: [Value], _ loc: Location) throws -> Value? {
         try step()
         if !functionOverrides.isEmpty, let rep = functionOverrides[Evaluator.overrideKey(target)] {

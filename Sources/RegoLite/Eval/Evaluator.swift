@@ -160,6 +160,8 @@ final class Evaluator {
             if let vs = groundValues(items, f) { return try k(.set(RegoSet(vs))) }
             return try evalTerms(items, 0, [], f) { try k(.set(RegoSet($0))) }
         case .object(let pairs):
+            // Literals are built directly: a long literal must not become a deep continuation chain.
+            if let v = groundValue(t, f) { return try k(v) }
             var flat: [Term] = []
             flat.reserveCapacity(pairs.count * 2)
             for (a, b) in pairs { flat.append(a); flat.append(b) }
@@ -193,10 +195,7 @@ final class Evaluator {
             return try k(.object(obj))
         case .resolvedCall(let target, let args):
             if case .builtin(let b) = target, b.name == "print" { return try evalPrint(args, f, t.loc, k) }
-            if let vs = groundValues(args, f) {
-                guard let r = try call(target, vs, t.loc) else { return false }
-                return try k(r)
-            }
+            if let vs = groundValues(args, f) { return try callEach(target, vs, t.loc, k) }
             // Arguments that are unbound variables are evaluated last (refs may bind them).
             let unboundIdx = args.indices.filter { if case .local(let s, _) = args[$0].kind { return f.slots[s] == nil }; return false }
             if !unboundIdx.isEmpty {
@@ -204,14 +203,10 @@ final class Evaluator {
                 return try evalTerms(order.map { args[$0] }, 0, [], f) { vs in
                     var placed = [Value](repeating: .null, count: vs.count)
                     for (j, i) in order.enumerated() { placed[i] = vs[j] }
-                    guard let r = try self.call(target, placed, t.loc) else { return false }
-                    return try k(r)
+                    return try self.callEach(target, placed, t.loc, k)
                 }
             }
-            return try evalTerms(args, 0, [], f) { vs in
-                guard let r = try self.call(target, vs, t.loc) else { return false }
-                return try k(r)
-            }
+            return try evalTerms(args, 0, [], f) { vs in try self.callEach(target, vs, t.loc, k) }
         case .template(let parts):
             return try evalTemplate(parts, 0, "", f, k)
         case .call(let op, _):
@@ -234,6 +229,12 @@ final class Evaluator {
         case .scalar(let v): return v
         case .local(let s, _): return f.slots[s]
         case .array(let items): return groundValues(items, f).map { .array($0) }
+        case .set(let items): return groundValues(items, f).map { .set(RegoSet($0)) }
+        case .object(let pairs):
+            var ps: [(Value, Value)] = []
+            ps.reserveCapacity(pairs.count)
+            for (a, b) in pairs { guard let k = groundValue(a, f), let v = groundValue(b, f) else { return nil }; ps.append((k, v)) }
+            return .object(RegoObject(pairs: ps))
         default: return nil
         }
     }

@@ -1,6 +1,0 @@
-import Foundation
-
-enum MiscBuiltins {
-    static func register(into r: inout BuiltinRegistry) {
-    }
-}
