@@ -53,7 +53,7 @@ public final class PublicKey: @unchecked Sendable {
         if bits > maximumRSABits {
             throw JOSEError(.invalidKey, "RSA modulus has \(bits) bits; at most \(maximumRSABits) are accepted")
         }
-        guard let pkey = KeyBuilder.build(type: "RSA", selection: PORTCULLIS_SELECT_PUBLIC, bignums: [("n", n), ("e", e)]) else {
+        guard let pkey = portcullis_rsa_public_key(n, n.count, e, e.count) else {
             throw JOSEError(.invalidKey, "OpenSSL refused the RSA key")
         }
         return PublicKey(owning: pkey, kind: .rsa)
