@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
     ],
     targets: [
         .systemLibrary(
@@ -24,6 +25,14 @@ let package = Package(
         ),
         .target(name: "JOSE", dependencies: ["COpenSSL"]),
         .target(name: "RegoLite"),
+        .target(
+            name: "Identity",
+            dependencies: [
+                "JOSE",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
         .target(name: "PolicyStore", dependencies: ["RegoLite", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "PortcullisCLI",
@@ -31,6 +40,7 @@ let package = Package(
                 "JOSE",
                 "RegoLite",
                 "PolicyStore",
+                "Identity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -43,5 +53,14 @@ let package = Package(
         ),
         .testTarget(name: "JOSETests", dependencies: ["JOSE", "COpenSSL"], exclude: ["Fixtures"]),
         .testTarget(name: "RegoLiteTests", dependencies: ["RegoLite"]),
+        .testTarget(
+            name: "IdentityTests",
+            dependencies: [
+                "Identity", "JOSE",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
     ]
 )

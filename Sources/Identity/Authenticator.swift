@@ -1,0 +1,110 @@
+import AsyncHTTPClient
+import Foundation
+import JOSE
+
+/// Verifies bearer tokens against several issuers (issue 3): the token's unverified `iss`
+/// chooses the issuer (an unknown one fails as `wrong_issuer` without any network request),
+/// then the verified-token cache, then the issuer's cached key set, refetched once
+/// (single-flight, rate-limited) for an unknown `kid`.
+public final class Authenticator: Sendable {
+    public struct Verification: Sendable {
+        public let token: VerifiedJWT
+        public let issuer: String
+        public let cached: Bool
+    }
+
+    public let issuers: [String: IssuerKeys]
+    public let tokenCache: VerifiedTokenCache
+    private let clock: @Sendable () -> Double
+    private let ownsClient: HTTPClient?
+
+    /// - Parameter client: the HTTP client for discovery and key sets; by default one with
+    ///   redirects disabled, owned (and shut down by `shutdown()`) by the authenticator.
+    public init(issuers configs: [IssuerConfig], tokenCache: VerifiedTokenCache = VerifiedTokenCache(),
+                client: HTTPClient? = nil, clock: @escaping @Sendable () -> Double = { ClaimsPolicy.now() }) {
+        let owned = client == nil
+            ? HTTPClient(eventLoopGroupProvider: .singleton,
+                         configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
+            : nil
+        let http = client ?? owned!
+        self.ownsClient = owned
+        self.tokenCache = tokenCache
+        self.clock = clock
+        var issuers: [String: IssuerKeys] = [:]
+        for config in configs {
+            issuers[config.issuer] = IssuerKeys(config: config, client: http, clock: clock) { [tokenCache] issuer, kids in
+                tokenCache.purge(issuer: issuer, kids: kids)
+            }
+        }
+        self.issuers = issuers
+    }
+
+    public func shutdown() async throws {
+        try await ownsClient?.shutdown()
+    }
+
+    /// Keeps every issuer's key set fresh until cancelled (run it in a task group / service).
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for issuer in issuers.values { group.addTask { await issuer.run() } }
+        }
+    }
+
+    /// Fetches every issuer's keys once; returns the issuers whose fetch failed.
+    public func refreshAll() async -> [String] {
+        await withTaskGroup(of: (String, Bool).self) { group in
+            for issuer in issuers.values { group.addTask { (issuer.config.issuer, await issuer.refresh()) } }
+            var failed: [String] = []
+            for await (name, ok) in group where !ok { failed.append(name) }
+            return failed.sorted()
+        }
+    }
+
+    /// Ready when every issuer's keys are usable.
+    public func isReady() -> Bool {
+        let now = clock()
+        return issuers.values.allSatisfy { $0.isUsable(at: now) }
+    }
+
+    public func verify(_ token: String) async throws(JOSEError) -> Verification {
+        let now = clock()
+        let jws = try CompactJWS(token)
+        let unverifiedIssuer = try Self.unverifiedIssuer(jws)
+        guard let issuer = issuers[unverifiedIssuer] else {
+            throw JOSEError(.wrongIssuer, "issuer \"\(unverifiedIssuer)\" is not configured")
+        }
+        let config = issuer.config
+        if let entry = tokenCache.lookup(token, now: now, leeway: config.leeway), entry.issuer == config.issuer,
+           issuer.snapshot.containsKey(kid: entry.kid) {
+            return Verification(token: entry.token, issuer: config.issuer, cached: true)
+        }
+        guard issuer.isUsable(at: now) else {
+            throw JOSEError(.keysUnavailable, "no usable key set for issuer \"\(config.issuer)\"")
+        }
+        var verifier = JWTVerifier(keys: issuer.snapshot.keys, allowedAlgorithms: config.algorithms, claims: config.claimsPolicy)
+        let verified: VerifiedJWT
+        do {
+            verified = try verifier.verify(token, now: now)
+        } catch where error.code == .unknownKid {
+            guard await issuer.refetchForUnknownKid(jws.kid) else { throw error }
+            verifier.keys = issuer.snapshot.keys
+            verified = try verifier.verify(token, now: clock())
+        }
+        tokenCache.insert(token, verified: verified, issuer: config.issuer, leeway: config.leeway, now: now)
+        return Verification(token: verified, issuer: config.issuer, cached: false)
+    }
+
+    /// The `iss` claim before verification: used only to choose which issuer's keys to try.
+    static func unverifiedIssuer(_ jws: CompactJWS) throws(JOSEError) -> String {
+        guard let value = try jws.registeredClaims()["iss"] else {
+            throw JOSEError(.missingClaim, "the token has no \"iss\" claim")
+        }
+        guard let iss = value.stringValue else { throw JOSEError(.invalidClaim, "\"iss\" must be a string") }
+        return iss
+    }
+
+    public func states() -> [IssuerKeyState] {
+        let now = clock()
+        return issuers.values.map { $0.state(at: now) }.sorted { $0.issuer < $1.issuer }
+    }
+}

@@ -1,0 +1,162 @@
+import JOSE
+import Synchronization
+
+/// Verified tokens by their bytes (issue 3, item 3): a hit skips parsing and the signature,
+/// but `exp`/`nbf` are checked again against the current time, and the entry dies at the
+/// earlier of `exp` + leeway and the cache TTL. Bounded, with CLOCK ("second chance")
+/// eviction, which approximates LRU without reordering on every hit.
+///
+/// Sharded: a lookup locks one of 32 shards briefly, so event loops rarely meet.
+public final class VerifiedTokenCache: Sendable {
+    public struct Entry: Sendable {
+        public let token: VerifiedJWT
+        public let issuer: String
+        public let kid: String?
+        /// The earlier of `exp` + leeway and insertion + TTL.
+        public let expiresAt: Double
+    }
+
+    public struct Statistics: Sendable, Equatable {
+        public var hits = 0
+        public var misses = 0
+        public var evictions = 0
+        public var entries = 0
+    }
+
+    private struct Key: Hashable, Sendable {
+        let token: String
+        let hash: UInt64
+
+        init(_ token: String) {
+            self.token = token
+            self.hash = Key.fingerprint(token)
+        }
+
+        /// FNV-1a over the length and the last 32 bytes (signature bytes: effectively random
+        /// for distinct tokens). Collisions only cost a string comparison; equality is exact.
+        static func fingerprint(_ token: String) -> UInt64 {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(token.utf8.count)
+            for byte in token.utf8.suffix(32) {
+                hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+            }
+            return hash
+        }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+        static func == (lhs: Key, rhs: Key) -> Bool { lhs.hash == rhs.hash && lhs.token == rhs.token }
+    }
+
+    private final class LockedShard: Sendable {
+        let mutex = Mutex(Shard())
+    }
+
+    private struct Shard {
+        var index: [Key: Int] = [:]
+        var slots: [(key: Key, entry: Entry, referenced: Bool)?] = []
+        var hand = 0
+        var hits = 0, misses = 0, evictions = 0
+    }
+
+    public let capacity: Int
+    public let ttl: Double
+    private let shardCapacity: Int
+    private let shards: [LockedShard]
+
+    public init(capacity: Int = 100_000, ttl: Double = 300) {
+        self.capacity = max(capacity, 1)
+        self.ttl = ttl
+        let shardCount = 32
+        self.shardCapacity = max(1, (self.capacity + shardCount - 1) / shardCount)
+        self.shards = (0..<shardCount).map { _ in LockedShard() }
+    }
+
+    private func shard(for key: Key) -> LockedShard { shards[Int(key.hash >> 59)] }
+
+    /// The cached verification of `token`, if present and still valid at `now` (its time
+    /// claims re-checked); expired entries are dropped on the way.
+    public func lookup(_ token: String, now: Double, leeway: Double) -> Entry? {
+        let key = Key(token)
+        let entry: Entry? = shard(for: key).mutex.withLock { shard in
+            guard let slot = shard.index[key], let stored = shard.slots[slot] else {
+                shard.misses += 1
+                return nil
+            }
+            guard now < stored.entry.expiresAt else {
+                shard.index[key] = nil
+                shard.slots[slot] = nil
+                shard.misses += 1
+                return nil
+            }
+            shard.slots[slot]!.referenced = true
+            shard.hits += 1
+            return stored.entry
+        }
+        guard let entry else { return nil }
+        // The entry's deadline already bounds exp; nbf may still lie ahead (a token cached while
+        // valid cannot become not-yet-valid, but re-checking costs nothing and keeps the rule simple).
+        let policy = ClaimsPolicy(leeway: leeway)
+        do { try policy.checkTimes(entry.token.registeredClaims, now: now) } catch { return nil }
+        return entry
+    }
+
+    public func insert(_ token: String, verified: VerifiedJWT, issuer: String, leeway: Double, now: Double) {
+        let deadline = min(now + ttl, (verified.expiresAt ?? .infinity) + leeway)
+        guard deadline > now else { return }
+        let key = Key(token)
+        let entry = Entry(token: verified, issuer: issuer, kid: verified.keyID, expiresAt: deadline)
+        let capacity = shardCapacity
+        shard(for: key).mutex.withLock { shard in
+            if let slot = shard.index[key] {
+                shard.slots[slot] = (key, entry, true)
+                return
+            }
+            if shard.slots.count < capacity {
+                shard.index[key] = shard.slots.count
+                shard.slots.append((key, entry, false))
+                return
+            }
+            // CLOCK: skip (and clear) referenced slots, reuse the first unreferenced or empty one.
+            while true {
+                let slot = shard.hand
+                shard.hand = (shard.hand + 1) % shard.slots.count
+                if let occupant = shard.slots[slot] {
+                    if occupant.referenced && occupant.entry.expiresAt > now {
+                        shard.slots[slot]!.referenced = false
+                        continue
+                    }
+                    shard.index[occupant.key] = nil
+                    shard.evictions += 1
+                }
+                shard.index[key] = slot
+                shard.slots[slot] = (key, entry, false)
+                return
+            }
+        }
+    }
+
+    /// Drops every entry verified by one of these keys of `issuer` (keys that left the set).
+    public func purge(issuer: String, kids: Set<String?>) {
+        for shard in shards {
+            shard.mutex.withLock { shard in
+                for (slot, occupant) in shard.slots.enumerated() {
+                    guard let occupant, occupant.entry.issuer == issuer, kids.contains(occupant.entry.kid) else { continue }
+                    shard.index[occupant.key] = nil
+                    shard.slots[slot] = nil
+                }
+            }
+        }
+    }
+
+    public var statistics: Statistics {
+        var total = Statistics()
+        for shard in shards {
+            shard.mutex.withLock { shard in
+                total.hits += shard.hits
+                total.misses += shard.misses
+                total.evictions += shard.evictions
+                total.entries += shard.index.count
+            }
+        }
+        return total
+    }
+}
