@@ -264,3 +264,53 @@ def test_help_and_version_on_every_command(cli, command, flag):
     assert status == 0, err
     text = out if isinstance(out, str) else json.dumps(out)
     assert ("USAGE" in text) if flag == "--help" else (text.strip() == "0.1.0")
+
+
+def serve(routes):
+    """A loopback HTTP server answering GET path -> (status, JSON body)."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            status, body = routes(self.path)
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_verify_against_a_live_issuer_with_discovery(cli, keys):
+    state = {}
+
+    def routes(path):
+        base = state["issuer"]
+        if path == "/realms/dev/.well-known/openid-configuration":
+            return 200, {"issuer": state.get("claimed", base), "jwks_uri": base + "/protocol/openid-connect/certs"}
+        if path == "/realms/dev/protocol/openid-connect/certs":
+            return 200, {"keys": [keys["rsa"].as_dict(private=False)]}
+        return 404, {}
+
+    server = serve(routes)
+    try:
+        issuer = f"http://127.0.0.1:{server.server_address[1]}/realms/dev"
+        state["issuer"] = issuer
+        token = jwt.encode({"alg": "RS256", "kid": "rsa-1"}, claims(iss=issuer), keys["rsa"], algorithms=["RS256"])
+        status, out, err = cli.run("token", "verify", token, "--issuer", issuer, "--audience", AUD)
+        assert status == 0, (out, err)
+        assert out["valid"] is True and out["claims"]["iss"] == issuer
+        status, out, _ = cli.run("token", "verify", token, "--issuer", issuer, "--audience", "other")
+        assert status == 1 and out["code"] == "wrong_audience"
+        # Discovery naming another issuer is refused: no keys, exit 2 with the reason.
+        state["claimed"] = "https://evil.example/realms/dev"
+        status, out, err = cli.run("token", "verify", token, "--issuer", issuer)
+        assert status == 2 and "evil.example" in err
+    finally:
+        server.shutdown()

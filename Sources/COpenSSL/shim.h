@@ -268,6 +268,23 @@ static inline void portcullis_template_cache_free(void *cache, int count)
     free(cache);
 }
 
+/// SHA-256 of `data` into `out` (32 bytes), with the digest fetched once. 1 on success.
+static inline int portcullis_sha256(const void *data, size_t length, unsigned char *out)
+{
+    static _Atomic(EVP_MD *) md;
+    EVP_MD *digest = atomic_load_explicit(&md, memory_order_acquire);
+    if (digest == NULL) {
+        EVP_MD *fresh = EVP_MD_fetch(NULL, "SHA256", NULL);
+        if (fresh == NULL) { ERR_clear_error(); return 0; }
+        EVP_MD *expected = NULL;
+        if (atomic_compare_exchange_strong(&md, &expected, fresh)) digest = fresh;
+        else { EVP_MD_free(fresh); digest = expected; }
+    }
+    unsigned int out_length = 0;
+    if (EVP_Digest(data, length, out, &out_length, digest, NULL) != 1) { ERR_clear_error(); return 0; }
+    return out_length == 32;
+}
+
 /// Signs `data` into `sig` (capacity in *sig_length; on return, the length written).
 /// Returns 1 on success, 0 on failure.
 static inline int portcullis_digest_sign(EVP_PKEY *pkey, const EVP_MD *md, int pss,

@@ -10,6 +10,8 @@ public struct IssuerConfig: Sendable {
     public var audiences: ClaimsPolicy.Audiences
     public var algorithms: Set<JWSAlgorithm>
     public var leeway: Double
+    /// Refuse tokens without `exp` (the default; turn off only for issuers that never set it).
+    public var requireExpiration: Bool
     public var maxLifetime: Double?
     public var requiredType: String?
     public var cache: KeyCacheSettings
@@ -18,13 +20,14 @@ public struct IssuerConfig: Sendable {
 
     public init(issuer: String, jwksURI: String? = nil, audiences: ClaimsPolicy.Audiences,
                 algorithms: Set<JWSAlgorithm> = JWSAlgorithm.allAsymmetric, leeway: Double = ClaimsPolicy.defaultLeeway,
-                maxLifetime: Double? = nil, requiredType: String? = nil, cache: KeyCacheSettings = KeyCacheSettings(),
+                requireExpiration: Bool = true, maxLifetime: Double? = nil, requiredType: String? = nil, cache: KeyCacheSettings = KeyCacheSettings(),
                 allowInsecureHTTP: Bool = false) {
         self.issuer = issuer
         self.jwksURI = jwksURI
         self.audiences = audiences
         self.algorithms = algorithms
         self.leeway = leeway
+        self.requireExpiration = requireExpiration
         self.maxLifetime = maxLifetime
         self.requiredType = requiredType
         self.cache = cache
@@ -32,7 +35,7 @@ public struct IssuerConfig: Sendable {
     }
 
     var claimsPolicy: ClaimsPolicy {
-        ClaimsPolicy(issuer: issuer, audiences: audiences, leeway: leeway, requireExpiration: true,
+        ClaimsPolicy(issuer: issuer, audiences: audiences, leeway: leeway, requireExpiration: requireExpiration,
                      maxLifetime: maxLifetime, expectedType: requiredType)
     }
 }

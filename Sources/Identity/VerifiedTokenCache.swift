@@ -1,17 +1,19 @@
 import JOSE
 import Synchronization
 
-/// Verified tokens by their bytes (issue 3, item 3): a hit skips parsing and the signature,
+/// Verified tokens by the SHA-256 of their bytes (issue 3, item 3): a hit skips parsing and the signature,
 /// but `exp`/`nbf` are checked again against the current time, and the entry dies at the
 /// earlier of `exp` + leeway and the cache TTL. Bounded, with CLOCK ("second chance")
 /// eviction, which approximates LRU without reordering on every hit.
 ///
-/// Sharded: a lookup locks one of 32 shards briefly, so event loops rarely meet.
+/// Sharded: a lookup locks one of up to 32 shards briefly, so event loops rarely meet.
 public final class VerifiedTokenCache: Sendable {
     public struct Entry: Sendable {
         public let token: VerifiedJWT
         public let issuer: String
         public let kid: String?
+        /// The issuer's leeway, for re-checking the time claims on a hit.
+        public let leeway: Double
         /// The earlier of `exp` + leeway and insertion + TTL.
         public let expiresAt: Double
     }
@@ -23,28 +25,9 @@ public final class VerifiedTokenCache: Sendable {
         public var entries = 0
     }
 
-    private struct Key: Hashable, Sendable {
-        let token: String
-        let hash: UInt64
-
-        init(_ token: String) {
-            self.token = token
-            self.hash = Key.fingerprint(token)
-        }
-
-        /// FNV-1a over the length and the last 32 bytes (signature bytes: effectively random
-        /// for distinct tokens). Collisions only cost a string comparison; equality is exact.
-        static func fingerprint(_ token: String) -> UInt64 {
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(token.utf8.count)
-            for byte in token.utf8.suffix(32) {
-                hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-            }
-            return hash
-        }
-
-        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
-        static func == (lhs: Key, rhs: Key) -> Bool { lhs.hash == rhs.hash && lhs.token == rhs.token }
-    }
+    /// SHA-256 of the token: 32 bytes per entry instead of the whole token, and exact (a
+    /// token can only hit the entry of a token with the same bytes).
+    private typealias Key = SHA256Digest
 
     private final class LockedShard: Sendable {
         let mutex = Mutex(Shard())
@@ -65,17 +48,18 @@ public final class VerifiedTokenCache: Sendable {
     public init(capacity: Int = 100_000, ttl: Double = 300) {
         self.capacity = max(capacity, 1)
         self.ttl = ttl
-        let shardCount = 32
+        // Up to 32 shards, but never under 64 entries each: CLOCK needs room to work.
+        let shardCount = min(32, max(1, self.capacity / 64))
         self.shardCapacity = max(1, (self.capacity + shardCount - 1) / shardCount)
         self.shards = (0..<shardCount).map { _ in LockedShard() }
     }
 
-    private func shard(for key: Key) -> LockedShard { shards[Int(key.hash >> 59)] }
+    private func shard(for key: Key) -> LockedShard { shards[Int(key.words.1 % UInt64(shards.count))] }
 
     /// The cached verification of `token`, if present and still valid at `now` (its time
     /// claims re-checked); expired entries are dropped on the way.
-    public func lookup(_ token: String, now: Double, leeway: Double) -> Entry? {
-        let key = Key(token)
+    public func lookup(_ token: String, now: Double) -> Entry? {
+        let key = Key(of: token)
         let entry: Entry? = shard(for: key).mutex.withLock { shard in
             guard let slot = shard.index[key], let stored = shard.slots[slot] else {
                 shard.misses += 1
@@ -94,7 +78,7 @@ public final class VerifiedTokenCache: Sendable {
         guard let entry else { return nil }
         // The entry's deadline already bounds exp; nbf may still lie ahead (a token cached while
         // valid cannot become not-yet-valid, but re-checking costs nothing and keeps the rule simple).
-        let policy = ClaimsPolicy(leeway: leeway)
+        let policy = ClaimsPolicy(leeway: entry.leeway, requireExpiration: false)
         do { try policy.checkTimes(entry.token.registeredClaims, now: now) } catch { return nil }
         return entry
     }
@@ -102,8 +86,8 @@ public final class VerifiedTokenCache: Sendable {
     public func insert(_ token: String, verified: VerifiedJWT, issuer: String, leeway: Double, now: Double) {
         let deadline = min(now + ttl, (verified.expiresAt ?? .infinity) + leeway)
         guard deadline > now else { return }
-        let key = Key(token)
-        let entry = Entry(token: verified, issuer: issuer, kid: verified.keyID, expiresAt: deadline)
+        let key = Key(of: token)
+        let entry = Entry(token: verified, issuer: issuer, kid: verified.keyID, leeway: leeway, expiresAt: deadline)
         let capacity = shardCapacity
         shard(for: key).mutex.withLock { shard in
             if let slot = shard.index[key] {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Identity
 import JOSE
 
 struct TokenCommand: AsyncParsableCommand {
@@ -63,10 +64,10 @@ extension TokenCommand {
         @Argument(help: "The compact JWS, or - to read it from standard input.")
         var token: String
 
-        @Option(help: "A JWKS, a single JWK or a PEM public key: a file path or an http(s) URL.")
-        var jwks: String
+        @Option(help: "A JWKS, a single JWK or a PEM public key: a file path or an http(s) URL. Without it, --issuer is used for OIDC discovery.")
+        var jwks: String?
 
-        @Option(help: "The exact issuer (iss) the token must name.")
+        @Option(help: "The exact issuer (iss) the token must name; without --jwks, its keys are found through OIDC discovery.")
         var issuer: String?
 
         @Option(help: "An accepted audience (repeatable); aud must contain one of them. Not checked when absent.")
@@ -97,37 +98,65 @@ extension TokenCommand {
                 }
             }
             guard leeway >= 0, leeway <= 3600 else { throw ValidationError("--leeway must be between 0 and 3600 seconds") }
+            guard jwks != nil || issuer != nil else { throw ValidationError("give --jwks, or --issuer for OIDC discovery") }
         }
 
         func run() async throws {
             let allowed = alg.isEmpty ? JWSAlgorithm.allAsymmetric : Set(alg.compactMap { try? JWSAlgorithm.named($0) })
             let token = try readToken(self.token)
-            let keys: JWKS
-            do { keys = try await KeySetLoader.load(jwks, allowInsecureHTTP: allowInsecureHTTP) } catch let error as UsageError {
-                FileOutput.standardError.write("error: \(error)\n")
-                throw ExitCode(2)
-            }
             let policy = ClaimsPolicy(issuer: issuer, audiences: audience.isEmpty ? .any : .oneOf(Set(audience)),
                                       leeway: leeway, requireExpiration: !allowMissingExp,
                                       maxLifetime: maxLifetime, expectedType: typ)
-            let verifier = JWTVerifier(keys: keys, allowedAlgorithms: allowed, claims: policy)
+            let outcome: Result<VerifiedJWT, JOSEError>
+            if let jwks {
+                let keys: JWKS
+                do { keys = try await KeySetLoader.load(jwks, allowInsecureHTTP: allowInsecureHTTP) } catch let error as UsageError {
+                    FileOutput.standardError.write("error: \(error)\n")
+                    throw ExitCode(2)
+                }
+                let verifier = JWTVerifier(keys: keys, allowedAlgorithms: allowed, claims: policy)
+                outcome = Result { () throws(JOSEError) -> VerifiedJWT in try verifier.verify(token) }
+            } else {
+                outcome = try await verifyWithDiscovery(token, issuer: issuer!, algorithms: allowed, policy: policy)
+            }
             var output = JSONObject()
-            do {
-                let verified = try verifier.verify(token)
+            switch outcome {
+            case .success(let verified):
                 output["valid"] = true
                 output["code"] = "ok"
                 output["message"] = .string("signature verified with key \(verified.keyID.map { "\"\($0)\"" } ?? "(no kid)") (\(verified.algorithm.rawValue)); claims accepted")
                 output["header"] = .object(verified.header)
                 output["claims"] = .object(verified.claims)
                 printJSON(.object(output))
-            } catch {
+            case .failure(let error):
                 output["valid"] = false
                 output["code"] = .string(error.code.rawValue)
                 output["message"] = .string(error.message)
                 if let header = try? CompactJWS(token).header { output["header"] = .object(header) }
                 printJSON(.object(output))
-                throw ExitCode(1)
+                throw ExitCode(error.code == .keysUnavailable ? 2 : 1)
             }
+        }
+
+        /// `--issuer` without `--jwks`: discovery and key fetch through the Identity module, as
+        /// the gateway does it.
+        func verifyWithDiscovery(_ token: String, issuer: String, algorithms: Set<JWSAlgorithm>,
+                                 policy: ClaimsPolicy) async throws -> Result<VerifiedJWT, JOSEError> {
+            let config = IssuerConfig(issuer: issuer, audiences: policy.audiences, algorithms: algorithms, leeway: policy.leeway,
+                                      requireExpiration: policy.requireExpiration, maxLifetime: policy.maxLifetime,
+                                      requiredType: policy.expectedType, allowInsecureHTTP: allowInsecureHTTP)
+            let authenticator = Authenticator(issuers: [config])
+            let failed = await authenticator.refreshAll()
+            var result: Result<VerifiedJWT, JOSEError> = .failure(JOSEError(.keysUnavailable, "no keys fetched"))
+            if failed.isEmpty {
+                do { result = .success(try await authenticator.verify(token).token) } catch { result = .failure(error) }
+            } else {
+                let reason = authenticator.states().first?.lastError ?? "unknown error"
+                FileOutput.standardError.write("error: cannot fetch the keys of \(issuer): \(reason)\n")
+            }
+            try? await authenticator.shutdown()
+            guard failed.isEmpty else { throw ExitCode(2) }
+            return result
         }
     }
 
