@@ -48,7 +48,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "JOSEBench",
-            dependencies: ["JOSE", "COpenSSL"],
+            dependencies: ["JOSE", "Identity", "COpenSSL"],
             path: "bench/JOSEBench"
         ),
         .testTarget(name: "JOSETests", dependencies: ["JOSE", "COpenSSL"], exclude: ["Fixtures"]),

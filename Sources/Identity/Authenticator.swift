@@ -66,13 +66,18 @@ public final class Authenticator: Sendable {
         return issuers.values.allSatisfy { $0.isUsable(at: now) }
     }
 
+    /// The cached verification of `token`, synchronously (no parsing, no suspension): what an
+    /// event loop tries before it goes async with `verify`. Its key must still be in the
+    /// issuer's current set.
+    public func cachedVerification(_ token: String) -> Verification? {
+        guard let entry = tokenCache.lookup(token, now: clock()), let issuer = issuers[entry.issuer],
+              issuer.snapshot.containsKey(kid: entry.kid) else { return nil }
+        return Verification(token: entry.token, issuer: entry.issuer, cached: true)
+    }
+
     public func verify(_ token: String) async throws(JOSEError) -> Verification {
+        if let cached = cachedVerification(token) { return cached }
         let now = clock()
-        // A hit needs no parsing at all; its key must still be in the issuer's current set.
-        if let entry = tokenCache.lookup(token, now: now), let issuer = issuers[entry.issuer],
-           issuer.snapshot.containsKey(kid: entry.kid) {
-            return Verification(token: entry.token, issuer: entry.issuer, cached: true)
-        }
         let jws = try CompactJWS(token)
         let unverifiedIssuer = try Self.unverifiedIssuer(jws)
         guard let issuer = issuers[unverifiedIssuer] else {

@@ -17,11 +17,13 @@ public struct IssuerConfig: Sendable {
     public var cache: KeyCacheSettings
     /// Permit plain http to a non-loopback host (never by default).
     public var allowInsecureHTTP: Bool
+    /// Keys given in configuration instead of fetched (`jwks_file`): never refreshed, never stale.
+    public var staticKeys: JWKS?
 
     public init(issuer: String, jwksURI: String? = nil, audiences: ClaimsPolicy.Audiences,
                 algorithms: Set<JWSAlgorithm> = JWSAlgorithm.allAsymmetric, leeway: Double = ClaimsPolicy.defaultLeeway,
                 requireExpiration: Bool = true, maxLifetime: Double? = nil, requiredType: String? = nil, cache: KeyCacheSettings = KeyCacheSettings(),
-                allowInsecureHTTP: Bool = false) {
+                allowInsecureHTTP: Bool = false, staticKeys: JWKS? = nil) {
         self.issuer = issuer
         self.jwksURI = jwksURI
         self.audiences = audiences
@@ -32,6 +34,7 @@ public struct IssuerConfig: Sendable {
         self.requiredType = requiredType
         self.cache = cache
         self.allowInsecureHTTP = allowInsecureHTTP
+        self.staticKeys = staticKeys
     }
 
     var claimsPolicy: ClaimsPolicy {

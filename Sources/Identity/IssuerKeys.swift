@@ -70,6 +70,9 @@ public final class IssuerKeys: Sendable {
         self.clock = clock
         self.onKeysRemoved = onKeysRemoved
         state.withLock { $0.jwksURI = config.jwksURI }
+        if let keys = config.staticKeys {
+            current.store(KeySnapshot(keys: keys, fetchedAt: clock(), expiresAt: .infinity, etag: nil), ordering: .releasing)
+        }
     }
 
     /// The key set to verify with right now.
@@ -95,6 +98,7 @@ public final class IssuerKeys: Sendable {
     /// fetch; within `unknown_kid_interval` of the last such refetch nothing is fetched.
     /// Returns whether the set now has that kid.
     func refetchForUnknownKid(_ kid: String?) async -> Bool {
+        guard config.staticKeys == nil else { return false }
         let task: Task<Bool, Never>? = state.withLock { state in
             if let inFlight = state.inFlight { return inFlight }
             let now = clock()
@@ -110,6 +114,7 @@ public final class IssuerKeys: Sendable {
     /// Fetches now (sharing a fetch already under way). Returns whether it succeeded.
     @discardableResult
     public func refresh() async -> Bool {
+        guard config.staticKeys == nil else { return true }
         let task = state.withLock { state in state.inFlight ?? startFetch(&state) }
         return await task.value
     }
@@ -124,6 +129,7 @@ public final class IssuerKeys: Sendable {
     /// jitter, then a refresh at each expiry; failed refreshes retry with backoff while the
     /// last good set keeps serving.
     public func run() async {
+        guard config.staticKeys == nil else { return }
         var delay = config.cache.initialRetryDelay
         while !Task.isCancelled {
             let succeeded = await refresh()

@@ -11,7 +11,7 @@ public final class VerifiedTokenCache: Sendable {
     public struct Entry: Sendable {
         public let token: VerifiedJWT
         public let issuer: String
-        public let kid: String?
+        public var kid: String? { token.keyID }
         /// The issuer's leeway, for re-checking the time claims on a hit.
         public let leeway: Double
         /// The earlier of `exp` + leeway and insertion + TTL.
@@ -38,6 +38,9 @@ public final class VerifiedTokenCache: Sendable {
         var slots: [(key: Key, entry: Entry, referenced: Bool)?] = []
         var hand = 0
         var hits = 0, misses = 0, evictions = 0
+        /// Recent distinct header byte strings: tokens of one issuer and key repeat the same
+        /// header, so entries share one copy (about a tenth of an entry's size).
+        var headers: [[UInt8]] = []
     }
 
     public let capacity: Int
@@ -79,7 +82,8 @@ public final class VerifiedTokenCache: Sendable {
         // The entry's deadline already bounds exp; nbf may still lie ahead (a token cached while
         // valid cannot become not-yet-valid, but re-checking costs nothing and keeps the rule simple).
         let policy = ClaimsPolicy(leeway: entry.leeway, requireExpiration: false)
-        do { try policy.checkTimes(entry.token.registeredClaims, now: now) } catch { return nil }
+        let token = entry.token
+        do { try policy.checkTimes(exp: token.expiresAt, nbf: token.notBefore, iat: token.issuedAt, now: now) } catch { return nil }
         return entry
     }
 
@@ -87,9 +91,16 @@ public final class VerifiedTokenCache: Sendable {
         let deadline = min(now + ttl, (verified.expiresAt ?? .infinity) + leeway)
         guard deadline > now else { return }
         let key = Key(of: token)
-        let entry = Entry(token: verified, issuer: issuer, kid: verified.keyID, leeway: leeway, expiresAt: deadline)
         let capacity = shardCapacity
         shard(for: key).mutex.withLock { shard in
+            var verified = verified
+            if let shared = shard.headers.first(where: { $0 == verified.headerJSON }) {
+                verified = verified.sharingHeader(shared)
+            } else {
+                if shard.headers.count == 8 { shard.headers.removeFirst() }
+                shard.headers.append(verified.headerJSON)
+            }
+            let entry = Entry(token: verified, issuer: issuer, leeway: leeway, expiresAt: deadline)
             if let slot = shard.index[key] {
                 shard.slots[slot] = (key, entry, true)
                 return

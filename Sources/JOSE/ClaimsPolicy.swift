@@ -48,17 +48,21 @@ public struct ClaimsPolicy: Sendable {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    /// Checks the time claims only (used again on every verified-token cache hit).
+    /// Checks the time claims only.
     public func checkTimes(_ claims: JSONObject, now: Double) throws(JOSEError) {
-        let exp = try time(claims, "exp")
+        try checkTimes(exp: try time(claims, "exp"), nbf: try time(claims, "nbf"), iat: try time(claims, "iat"), now: now)
+    }
+
+    /// Checks already-extracted time claims (every verified-token cache hit does this again).
+    public func checkTimes(exp: Double?, nbf: Double?, iat: Double?, now: Double) throws(JOSEError) {
         if exp == nil, requireExpiration { throw JOSEError(.missingClaim, "the token has no \"exp\" claim") }
         if let exp, now >= exp + leeway {
             throw JOSEError(.expired, "the token expired at \(Self.format(exp)) (now \(Self.format(now)), leeway \(Int(leeway)) s)")
         }
-        if let nbf = try time(claims, "nbf"), now + leeway < nbf {
+        if let nbf, now + leeway < nbf {
             throw JOSEError(.notYetValid, "the token is not valid before \(Self.format(nbf)) (now \(Self.format(now)), leeway \(Int(leeway)) s)")
         }
-        if let iat = try time(claims, "iat"), iat > now + leeway {
+        if let iat, iat > now + leeway {
             throw JOSEError(.issuedInFuture, "the token was issued at \(Self.format(iat)), in the future (now \(Self.format(now)), leeway \(Int(leeway)) s)")
         }
     }

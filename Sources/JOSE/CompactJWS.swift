@@ -12,6 +12,8 @@ import Darwin
 public struct CompactJWS: Sendable {
     /// The protected header, unverified.
     public let header: JSONObject
+    /// The header's JSON bytes (decoded from the first segment).
+    public let headerJSON: [UInt8]
     /// `alg` as written in the header.
     public let algorithmName: String
     /// `kid`, if present.
@@ -83,6 +85,7 @@ public struct CompactJWS: Sendable {
             }
         }
         self.header = header
+        self.headerJSON = headerBytes
         self.algorithmName = algorithmName
         self.kid = header["kid"]?.stringValue
         self.payload = payload

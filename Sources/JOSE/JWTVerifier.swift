@@ -1,46 +1,38 @@
-import Synchronization
-
 /// A JWT whose signature and claims were verified.
+///
+/// Compact on purpose (the verified-token cache holds 100,000 of them): the header and payload
+/// are kept as the exact bytes that were signed and validated, plus the time claims; `header`
+/// and `claims` parse them on each access, so keep the result, or convert `payload` straight
+/// into the form you need (the gateway builds its policy input from it).
 public struct VerifiedJWT: Sendable {
-    public let header: JSONObject
     public let algorithm: JWSAlgorithm
     /// The `kid` of the key that verified the signature (nil if the key had none).
     public let keyID: String?
-    /// The payload exactly as signed: a validated JSON object (strict UTF-8, no duplicate
-    /// member names). Callers that need the claims in another form (a policy value) convert
-    /// these bytes once instead of going through `claims`.
+    /// The protected header's JSON bytes as signed.
+    public let headerJSON: [UInt8]
+    /// The payload as signed: a validated JSON object (strict UTF-8, no duplicate names).
     public let payload: [UInt8]
-    /// The registered claims verification looked at (`exp`, `nbf`, `iat`, `iss`, `aud`), when present.
-    public let registeredClaims: JSONObject
-    private let lazyClaims: LazyClaims
+    /// `exp`, `nbf`, `iat`, when present, in seconds since the epoch.
+    public let expiresAt: Double?
+    public let notBefore: Double?
+    public let issuedAt: Double?
 
-    init(header: JSONObject, algorithm: JWSAlgorithm, keyID: String?, payload: [UInt8], registeredClaims: JSONObject) {
-        self.header = header
-        self.algorithm = algorithm
-        self.keyID = keyID
-        self.payload = payload
-        self.registeredClaims = registeredClaims
-        self.lazyClaims = LazyClaims()
+    /// The same token with its header bytes stored in `shared`, which must hold equal bytes:
+    /// lets a cache keep one copy of a header that thousands of tokens repeat.
+    public func sharingHeader(_ shared: [UInt8]) -> VerifiedJWT {
+        precondition(shared == headerJSON, "sharingHeader needs identical header bytes")
+        return VerifiedJWT(algorithm: algorithm, keyID: keyID, headerJSON: shared, payload: payload,
+                           expiresAt: expiresAt, notBefore: notBefore, issuedAt: issuedAt)
     }
 
-    /// Every claim, built from `payload` on first use and kept.
+    /// The header (parsed from `headerJSON`).
+    public var header: JSONObject {
+        (try? JSONParser.parse(bytes: headerJSON))?.objectValue ?? JSONObject()
+    }
+
+    /// Every claim (parsed from `payload`).
     public var claims: JSONObject {
-        lazyClaims.value { (try? JSONParser.parse(bytes: payload))?.objectValue ?? registeredClaims }
-    }
-
-    /// `exp`, if present, in seconds since the epoch.
-    public var expiresAt: Double? { registeredClaims["exp"]?.numberValue?.double }
-}
-
-/// Claims built at most once per verified token, from any thread.
-private final class LazyClaims: Sendable {
-    private let storage = Mutex<JSONObject?>(nil)
-
-    func value(_ build: () -> JSONObject) -> JSONObject {
-        if let built = storage.withLock({ $0 }) { return built }
-        let built = build()
-        storage.withLock { $0 = $0 ?? built }
-        return built
+        (try? JSONParser.parse(bytes: payload))?.objectValue ?? JSONObject()
     }
 }
 
@@ -73,6 +65,8 @@ public struct JWTVerifier: Sendable {
         let (key, algorithm) = try jws.verifySignature(keys: keys, allowedAlgorithms: allowedAlgorithms)
         let registered = try jws.registeredClaims()
         try claimsPolicy.check(header: jws.header, claims: registered, now: now)
-        return VerifiedJWT(header: jws.header, algorithm: algorithm, keyID: key.kid, payload: jws.payload, registeredClaims: registered)
+        return VerifiedJWT(algorithm: algorithm, keyID: key.kid, headerJSON: jws.headerJSON, payload: jws.payload,
+                           expiresAt: registered["exp"]?.numberValue?.double, notBefore: registered["nbf"]?.numberValue?.double,
+                           issuedAt: registered["iat"]?.numberValue?.double)
     }
 }
