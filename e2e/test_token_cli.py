@@ -231,41 +231,6 @@ def test_inspect_marks_output_unverified(cli, keys):
     assert cli.run("token", "inspect", "not-a-token")[0] == 1
 
 
-def test_jwks_from_a_loopback_url(cli, keys):
-    body = json.dumps({"keys": [keys["rsa"].as_dict(private=False)]}).encode()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/certs"
-        status, out, err = cli.run("token", "verify", joserfc_token(keys, "RS256"), "--jwks", url, "--issuer", ISS, "--audience", AUD)
-        assert status == 0, (out, err)
-    finally:
-        server.shutdown()
-
-
-@pytest.mark.parametrize("flag", ["--help", "--version"])
-@pytest.mark.parametrize("command", [[], ["token"], ["token", "verify"], ["token", "inspect"], ["token", "sign"],
-                                     ["token", "keygen"], ["token", "jwks"]])
-def test_help_and_version_on_every_command(cli, command, flag):
-    status, out, err = cli.run(*command, flag)
-    assert status == 0, err
-    text = out if isinstance(out, str) else json.dumps(out)
-    assert ("USAGE" in text) if flag == "--help" else (text.strip() == "0.1.0")
-
-
 def serve(routes):
     """A loopback HTTP server answering GET path -> (status, JSON body)."""
 
@@ -285,6 +250,26 @@ def serve(routes):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def test_jwks_from_a_loopback_url(cli, keys):
+    server = serve(lambda path: (200, {"keys": [keys["rsa"].as_dict(private=False)]}))
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/certs"
+        status, out, err = cli.run("token", "verify", joserfc_token(keys, "RS256"), "--jwks", url, "--issuer", ISS, "--audience", AUD)
+        assert status == 0, (out, err)
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+@pytest.mark.parametrize("command", [[], ["token"], ["token", "verify"], ["token", "inspect"], ["token", "sign"],
+                                     ["token", "keygen"], ["token", "jwks"]])
+def test_help_and_version_on_every_command(cli, command, flag):
+    status, out, err = cli.run(*command, flag)
+    assert status == 0, err
+    text = out if isinstance(out, str) else json.dumps(out)
+    assert ("USAGE" in text) if flag == "--help" else (text.strip() == "0.1.0")
 
 
 def test_verify_against_a_live_issuer_with_discovery(cli, keys):
