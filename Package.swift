@@ -51,6 +51,7 @@ let package = Package(
             dependencies: ["JOSE", "Identity", "COpenSSL"],
             path: "bench/JOSEBench"
         ),
+        .executableTarget(name: "RegoBench", dependencies: ["RegoLite"], path: "bench/RegoBench"),
         .testTarget(name: "JOSETests", dependencies: ["JOSE", "COpenSSL"], exclude: ["Fixtures"]),
         .testTarget(name: "RegoLiteTests", dependencies: ["RegoLite"]),
         .testTarget(

@@ -219,6 +219,26 @@ struct JWKSCacheTests {
         await f.close()
     }
 
+    @Test func backgroundLoopRetriesTheFirstFetchUntilItSucceeds() async throws {
+        let f = try Fixture(configure: { $0.cache.initialRetryDelay = 0.05; $0.cache.maxRetryDelay = 0.1 },
+                            behaviour: { $0.status = 503 })
+        let loop = Task { await f.authenticator.run() }
+        try await Task.sleep(nanoseconds: 400_000_000)
+        #expect(!f.authenticator.isReady())
+        #expect(f.server.jwksFetches >= 3, "retried with backoff")
+        f.server.behaviour.withLock { $0.status = 200 }
+        var waited = 0
+        while !f.authenticator.isReady() && waited < 50 {
+            try await Task.sleep(nanoseconds: 100_000_000)
+            waited += 1
+        }
+        #expect(f.authenticator.isReady())
+        #expect(await f.code(f.token(kid: "a")) == "valid")
+        loop.cancel()
+        await loop.value
+        await f.close()
+    }
+
     @Test func failedVerificationIsNotCached() async throws {
         let f = try Fixture()
         await f.authenticator.refreshAll()

@@ -59,7 +59,7 @@ do {
 // Default: rego-lite/policies/systemupdate of the repository this source file lives in, else
 // relative to the working directory.
 if bundleDir == nil {
-    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let repo = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let candidates = [repo.appendingPathComponent("rego-lite/policies/systemupdate").path, "rego-lite/policies/systemupdate"]
     bundleDir = candidates.first { FileManager.default.fileExists(atPath: $0 + "/authz.rego") } ?? candidates[1]
 }
