@@ -79,7 +79,9 @@ public final class Authenticator: Sendable {
         if let cached = cachedVerification(token) { return cached }
         let now = clock()
         let jws = try CompactJWS(token)
-        let unverifiedIssuer = try Self.unverifiedIssuer(jws)
+        // Parsed once here and reused by the verifier; trusted only after the signature verifies.
+        let registered = try jws.registeredClaims()
+        let unverifiedIssuer = try Self.unverifiedIssuer(registered)
         guard let issuer = issuers[unverifiedIssuer] else {
             throw JOSEError(.wrongIssuer, "issuer \"\(unverifiedIssuer)\" is not configured")
         }
@@ -90,19 +92,19 @@ public final class Authenticator: Sendable {
         var verifier = JWTVerifier(keys: issuer.snapshot.keys, allowedAlgorithms: config.algorithms, claims: config.claimsPolicy)
         let verified: VerifiedJWT
         do {
-            verified = try verifier.verify(token, now: now)
+            verified = try verifier.verify(jws, registeredClaims: registered, now: now)
         } catch where error.code == .unknownKid {
             guard await issuer.refetchForUnknownKid(jws.kid) else { throw error }
             verifier.keys = issuer.snapshot.keys
-            verified = try verifier.verify(token, now: clock())
+            verified = try verifier.verify(jws, registeredClaims: registered, now: clock())
         }
         tokenCache.insert(token, verified: verified, issuer: config.issuer, leeway: config.leeway, now: now)
         return Verification(token: verified, issuer: config.issuer, cached: false)
     }
 
     /// The `iss` claim before verification: used only to choose which issuer's keys to try.
-    static func unverifiedIssuer(_ jws: CompactJWS) throws(JOSEError) -> String {
-        guard let value = try jws.registeredClaims()["iss"] else {
+    static func unverifiedIssuer(_ registered: JSONObject) throws(JOSEError) -> String {
+        guard let value = registered["iss"] else {
             throw JOSEError(.missingClaim, "the token has no \"iss\" claim")
         }
         guard let iss = value.stringValue else { throw JOSEError(.invalidClaim, "\"iss\" must be a string") }

@@ -61,9 +61,15 @@ public struct JWTVerifier: Sendable {
     }
 
     public func verify(bytes token: UnsafeRawBufferPointer, now: Double = ClaimsPolicy.now()) throws(JOSEError) -> VerifiedJWT {
-        let jws = try CompactJWS(bytes: token, maxBytes: maxTokenBytes)
+        try verify(try CompactJWS(bytes: token, maxBytes: maxTokenBytes), now: now)
+    }
+
+    /// Verifies an already-parsed token; `registeredClaims`, when the caller already extracted
+    /// them from this token's payload (`jws.registeredClaims()`), are not parsed again.
+    public func verify(_ jws: CompactJWS, registeredClaims: JSONObject? = nil, now: Double = ClaimsPolicy.now()) throws(JOSEError) -> VerifiedJWT {
         let (key, algorithm) = try jws.verifySignature(keys: keys, allowedAlgorithms: allowedAlgorithms)
-        let registered = try jws.registeredClaims()
+        let registered: JSONObject
+        if let registeredClaims { registered = registeredClaims } else { registered = try jws.registeredClaims() }
         try claimsPolicy.check(header: jws.header, claims: registered, now: now)
         return VerifiedJWT(algorithm: algorithm, keyID: key.kid, headerJSON: jws.headerJSON, payload: jws.payload,
                            expiresAt: registered["exp"]?.numberValue?.double, notBefore: registered["nbf"]?.numberValue?.double,
