@@ -60,8 +60,13 @@ public struct ConformanceRunner: Sendable {
             let folder = rel.split(separator: "/").dropLast().joined(separator: "/")
             if let filter, !filter(rel) { continue }
             let doc: Value
-            do { doc = try JSONReader.parse(data: try Data(contentsOf: u)) } catch { continue }
-            guard case .array(let cases)? = doc["cases"] else { continue }
+            do { doc = try JSONReader.parse(data: try Data(contentsOf: u)) } catch {
+                // A case file that cannot be read is an error, never a silently smaller corpus.
+                throw RegoError(code: .compile, message: "\(rel): cannot read the case file: \(error)")
+            }
+            guard case .array(let cases)? = doc["cases"] else {
+                throw RegoError(code: .compile, message: "\(rel): no \"cases\" array")
+            }
             for c in cases {
                 let r = runCase(c, folder: folder, file: rel)
                 report.results.append(r)
