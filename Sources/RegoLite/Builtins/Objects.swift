@@ -17,29 +17,24 @@ enum ObjectBuiltins {
             return o[a[1]] ?? a[2]
         }
         r.add("object.keys", 1) { _, a in .set(RegoSet(sorted: try a.object(0).keys)) }
-        r.add("object.remove", 2) { _, a in
-            var o = try a.object(0)
-            let keys: [Value]
+        /// The keys named by argument 1: an array's or set's elements, or an object's keys.
+        @Sendable func keyList(_ a: [Value]) throws -> [Value] {
             switch a[1] {
-            case .array(let x): keys = x
-            case .set(let s): keys = s.elements
-            case .object(let p): keys = p.keys
+            case .array(let x): return x
+            case .set(let s): return s.elements
+            case .object(let p): return p.keys
             default: throw a.typeErr(1, "one of {object, set, array}")
             }
-            for k in keys { o[k] = nil }
+        }
+        r.add("object.remove", 2) { _, a in
+            var o = try a.object(0)
+            for k in try keyList(a) { o[k] = nil }
             return .object(o)
         }
         r.add("object.filter", 2) { _, a in
             let o = try a.object(0)
-            let keys: [Value]
-            switch a[1] {
-            case .array(let x): keys = x
-            case .set(let s): keys = s.elements
-            case .object(let p): keys = p.keys
-            default: throw a.typeErr(1, "one of {object, set, array}")
-            }
             var out = RegoObject()
-            for k in keys { if let v = o[k] { out[k] = v } }
+            for k in try keyList(a) { if let v = o[k] { out[k] = v } }
             return .object(out)
         }
         r.add("object.union", 2) { _, a in .object(union(try a.object(0), try a.object(1))) }
