@@ -15,6 +15,13 @@
 #   Everything else is denied (fail closed), and every denial carries at least one reason.
 #
 # The input contract is in docs/POLICY_GUIDE.md. Tables live in data.json next to this file.
+#
+# Cost: `allow` is on the hot path of every request, so it is written for few evaluation steps:
+# no user function calls except one per candidate rule path, the route's data looked up once, the
+# caller's roles looked up directly in data.systemupdate.roles (no role set is built), each
+# permission test a membership test, and an else chain that stops at the first body that allows.
+# `decision` (explanations) reuses the same helpers and may be slower. Both decide exactly as the
+# rules above say; authz_test.rego checks the behaviour.
 package systemupdate.authz
 
 import rego.v1
@@ -27,11 +34,58 @@ import rego.v1
 
 default allow := false
 
-allow if public_action
-
+# Public action, else a realm role granting the action or "*", else a client role granting it,
+# else a realm or client role holding a "<resource>:*" wildcard that covers it.
 allow if {
-	authenticated
-	count(granting_roles) > 0
+	action in data.systemupdate.public_actions
+} else := true if {
+	input.authenticated == true
+	payload := input.token.payload
+	is_object(payload)
+	data.systemupdate.role_sources.realm_roles == true
+	roles := payload.realm_access.roles
+	is_array(roles)
+	some role in roles
+	permissions := data.systemupdate.roles[role].permissions
+	is_string(role)
+	some permission in [action, "*"]
+	permission in permissions
+} else := true if {
+	input.authenticated == true
+	payload := input.token.payload
+	is_object(payload)
+	some client in data.systemupdate.role_sources.client_roles
+	roles := payload.resource_access[client].roles
+	is_array(roles)
+	some role in roles
+	permissions := data.systemupdate.roles[role].permissions
+	is_string(role)
+	some permission in [action, "*"]
+	permission in permissions
+} else := true if {
+	input.authenticated == true
+	payload := input.token.payload
+	is_object(payload)
+	data.systemupdate.role_sources.realm_roles == true
+	roles := payload.realm_access.roles
+	is_array(roles)
+	some role in roles
+	permissions := data.systemupdate.roles[role].permissions
+	is_string(role)
+	some permission in wildcard_permissions
+	permission in permissions
+} else := true if {
+	input.authenticated == true
+	payload := input.token.payload
+	is_object(payload)
+	some client in data.systemupdate.role_sources.client_roles
+	roles := payload.resource_access[client].roles
+	is_array(roles)
+	some role in roles
+	permissions := data.systemupdate.roles[role].permissions
+	is_string(role)
+	some permission in wildcard_permissions
+	permission in permissions
 }
 
 decision := {"allow": true, "reasons": sort(allow_reasons)} if allow
@@ -39,7 +93,7 @@ decision := {"allow": true, "reasons": sort(allow_reasons)} if allow
 decision := {"allow": false, "status": deny_status, "reasons": sort(denial_reasons)} if not allow
 
 # ---------------------------------------------------------------------------------------------
-# Who is calling
+# Who is calling (allow checks the same conditions inline)
 
 # Only a verified token counts: the gateway sets input.authenticated to true only after the
 # token's signature and claims were checked.
@@ -76,71 +130,67 @@ route := r if {
 	is_array(r.rules)
 }
 
-# Lengths of the route's prefixes that input.path_segments starts with.
-matching_prefix_lengths contains n if {
+# The path segments below the route's longest prefix that input.path_segments starts with.
+# (A prefix longer than the segments, or not an array, never equals their slice.)
+sub_path := array.slice(segments, n, count(segments)) if {
+	route
 	segments := input.path_segments
 	is_array(segments)
-	some prefix in route.prefixes
-	is_array(prefix)
-	n := count(prefix)
-	n <= count(segments)
-	array.slice(segments, 0, n) == prefix
+	n := max({count(prefix) |
+		some prefix in route.prefixes
+		array.slice(segments, 0, count(prefix)) == prefix
+	})
 }
 
-# The path segments below the route's (longest matching) prefix.
-sub_path := array.slice(input.path_segments, n, count(input.path_segments)) if {
-	count(matching_prefix_lengths) > 0
-	n := max(matching_prefix_lengths)
+# The action of the first rule (in order) whose methods contain input.method and whose path
+# matches sub_path. sub_path is computed inline here (same expression as above) to save a rule
+# evaluation on the hot path.
+action := a if {
+	r := data.systemupdate.routes[input.route]
+	rules := r.rules
+	is_array(rules)
+	segments := input.path_segments
+	is_array(segments)
+	skip := max({count(prefix) |
+		some prefix in r.prefixes
+		array.slice(segments, 0, count(prefix)) == prefix
+	})
+	sub := array.slice(segments, skip, count(segments))
+	n := count(sub)
+	matches := [i |
+		some i, rule in rules
+		input.method in rule.methods
+		pattern := rule.path
+		is_array(pattern)
+		m := count(pattern)
+		path_matches(pattern, m, sub, n)
+	]
+	a := rules[matches[0]].action
+	is_string(a)
 }
 
-# Indexes of the route's rules that match the request, in order; the first one wins.
-matching_rules := [i |
-	some i, rule in route.rules
-	rule_matches(rule)
-]
-
-action := route.rules[matching_rules[0]].action if {
-	count(matching_rules) > 0
-	is_string(route.rules[matching_rules[0]].action)
-}
-
-rule_matches(rule) if {
-	input.method in rule.methods
-	path_matches(rule.path, sub_path)
-}
-
-# Same length, every segment matches.
-path_matches(pattern, segments) if {
-	is_array(pattern)
-	count(pattern) == count(segments)
+# pattern (m elements) matches segments (n elements): same length and every element matches, or
+# a final "**" that matches any remaining segments (also none) after the elements before it.
+# An element matches a segment s (a string) when it is "*" and s is not empty, or when it is s
+# itself and not "*" or "**": p in {s, "*"}, p != "**", and not ("*" against "").
+path_matches(pattern, m, segments, n) if {
+	m == n
 	every i, p in pattern {
-		segment_matches(p, segments[i])
+		s := segments[i]
+		is_string(s)
+		p in {s, "*"}
+		p != "**"
+		[p, s] != ["*", ""]
 	}
-}
-
-# A final "**" matches any remaining segments (also none).
-path_matches(pattern, segments) if {
-	is_array(pattern)
-	n := count(pattern)
-	n > 0
-	pattern[n - 1] == "**"
-	count(segments) >= n - 1
-	every i, p in array.slice(pattern, 0, n - 1) {
-		segment_matches(p, segments[i])
+} else if {
+	pattern[m - 1] == "**"
+	every i, p in array.slice(pattern, 0, m - 1) {
+		s := segments[i]
+		is_string(s)
+		p in {s, "*"}
+		p != "**"
+		[p, s] != ["*", ""]
 	}
-}
-
-# "*" matches exactly one non-empty segment.
-segment_matches(p, s) if {
-	p == "*"
-	is_string(s)
-	s != ""
-}
-
-segment_matches(p, s) if {
-	is_string(p)
-	not p in {"*", "**"}
-	p == s
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -148,25 +198,21 @@ segment_matches(p, s) if {
 
 public_action if action in data.systemupdate.public_actions
 
+# A permission covers an action when it is the action, "*", or "<prefix>:*" where the action
+# starts with "<prefix>:". The last kind, for this request's action ("a:b:c" -> "a:*", "a:b:*"):
+wildcard_permissions := [concat("", [concat(":", array.slice(parts, 0, k)), ":*"]) |
+	parts := split(action, ":")
+	some k, _ in parts
+	k > 0
+]
+
+covering_permissions := array.concat([action, "*"], wildcard_permissions)
+
 granting_roles contains role if {
 	some role in caller_roles
-	some permission in data.systemupdate.roles[role].permissions
-	permission_covers(permission, action)
-}
-
-permission_covers(permission, act) if {
-	is_string(act)
-	permission == act
-}
-
-permission_covers("*", act) if is_string(act)
-
-# "devices:*" covers every devices action.
-permission_covers(permission, act) if {
-	is_string(permission)
-	endswith(permission, ":*")
-	is_string(act)
-	startswith(act, trim_suffix(permission, "*"))
+	permissions := data.systemupdate.roles[role].permissions
+	some permission in covering_permissions
+	permission in permissions
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -524,3 +524,32 @@ test_every_public_action_is_a_known_action if {
 test_public_actions_are_only_health_and_auth if {
 	{a | some a in data.systemupdate.public_actions} == {"health:read", "auth:access"}
 }
+
+# ---------------------------------------------------------------------------------------------
+# Edge cases of the matching rules (tables replaced with `with`)
+
+test_wildcards_cover_every_colon_prefix if {
+	routes := {"x": {"prefixes": [["x"]], "rules": [{"methods": ["GET"], "path": [], "action": "a:b:c"}]}}
+	inp := request("x", "GET", ["x"], ["fleet"])
+	authz.allow with input as inp with data.systemupdate.routes as routes with data.systemupdate.roles.fleet as {"permissions": ["a:*"]}
+	authz.allow with input as inp with data.systemupdate.routes as routes with data.systemupdate.roles.fleet as {"permissions": ["a:b:*"]}
+	authz.allow with input as inp with data.systemupdate.routes as routes with data.systemupdate.roles.fleet as {"permissions": ["a:b:c"]}
+	not authz.allow with input as inp with data.systemupdate.routes as routes with data.systemupdate.roles.fleet as {"permissions": ["a:c:*"]}
+	not authz.allow with input as inp with data.systemupdate.routes as routes with data.systemupdate.roles.fleet as {"permissions": ["a", "a:b", "b:*"]}
+}
+
+test_rule_path_wildcard_edge_cases if {
+	routes := {"x": {"prefixes": [["x"]], "rules": [
+		{"methods": ["GET"], "path": ["**", "y"], "action": "devices:read"},
+		{"methods": ["POST"], "path": ["*", "**"], "action": "devices:write"},
+	]}}
+
+	# "**" is a glob only as the last element; elsewhere it matches nothing, not even "**".
+	not authz.action with input as request("x", "GET", ["x", "**", "y"], []) with data.systemupdate.routes as routes
+
+	# "*" matches any one non-empty segment (also a literal "*"); a final "**" any rest.
+	authz.action == "devices:write" with input as request("x", "POST", ["x", "*"], []) with data.systemupdate.routes as routes
+	authz.action == "devices:write" with input as request("x", "POST", ["x", "a", "b", "c"], []) with data.systemupdate.routes as routes
+	not authz.action with input as request("x", "POST", ["x", ""], []) with data.systemupdate.routes as routes
+	not authz.action with input as request("x", "POST", ["x"], []) with data.systemupdate.routes as routes
+}
