@@ -42,8 +42,6 @@ let package = Package(
                 "PolicyStore",
                 "Identity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .executableTarget(

@@ -21,8 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/// Selections for portcullis_pkey_fromdata (composite macros are not imported into Swift).
-static const int PORTCULLIS_SELECT_PUBLIC = EVP_PKEY_PUBLIC_KEY;
+/// The selection for portcullis_pkey_fromdata (composite macros are not imported into Swift).
 static const int PORTCULLIS_SELECT_KEYPAIR = EVP_PKEY_KEYPAIR;
 
 /// Builds a key with EVP_PKEY_fromdata from up to 8 BIGNUM parameters given as big-endian
@@ -133,19 +132,6 @@ static inline EVP_PKEY *portcullis_ec_public_key(int curve_index, const char *gr
         return NULL;
     }
     return pkey;
-}
-
-/// 1 when the public part of `pkey` is valid, 0 otherwise. For EC this is the quick check
-/// (on the curve, not the point at infinity): the full check adds n·Q = O, which proves
-/// nothing more on the cofactor-1 NIST curves and costs a scalar multiplication per key.
-static inline int portcullis_public_check(EVP_PKEY *pkey)
-{
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-    if (ctx == NULL) { ERR_clear_error(); return 0; }
-    int ok = EVP_PKEY_public_check_quick(ctx) == 1;
-    EVP_PKEY_CTX_free(ctx);
-    ERR_clear_error();
-    return ok;
 }
 
 /// 1 when the private and public halves of `pkey` belong together (EC: pub = priv·G;

@@ -6,14 +6,14 @@ import NIOHTTP1
 /// GETs discovery documents and key sets with the limits AUTH_GUIDE.md lists: https only
 /// (http to loopback, or with `allow_insecure_http`), no redirects, a timeout and a body limit,
 /// conditional requests with `If-None-Match`.
-struct DocumentFetcher: Sendable {
+public struct DocumentFetcher: Sendable {
     enum Outcome: Sendable {
         case document(body: [UInt8], etag: String?, maxAge: Double?)
         case notModified(maxAge: Double?)
     }
 
-    struct Failure: Error, CustomStringConvertible, Sendable {
-        let description: String
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public let description: String
     }
 
     let client: HTTPClient
@@ -47,6 +47,23 @@ struct DocumentFetcher: Sendable {
             throw Failure(description: "GET \(url): body exceeds the \(maxBytes)-byte limit")
         } catch {
             throw Failure(description: "GET \(url): \(Self.describe(error))")
+        }
+    }
+
+    /// One GET of a key set (or any JSON document) with the cache's limits, for tools: a
+    /// client with redirects disabled is made for the call and shut down after it.
+    public static func fetchOnce(_ url: String, allowInsecureHTTP: Bool, settings: KeyCacheSettings = KeyCacheSettings()) async throws -> [UInt8] {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton,
+                                configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
+        do {
+            let outcome = try await DocumentFetcher(client: client).get(url, etag: nil, allowInsecureHTTP: allowInsecureHTTP,
+                                                                        timeout: settings.fetchTimeout, maxBytes: settings.maxBodyBytes)
+            try await client.shutdown()
+            guard case .document(let body, _, _) = outcome else { throw Failure(description: "GET \(url): unexpected 304") }
+            return body
+        } catch {
+            try? await client.shutdown()
+            throw error
         }
     }
 

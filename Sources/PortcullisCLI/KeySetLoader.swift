@@ -1,17 +1,21 @@
-import AsyncHTTPClient
 import Foundation
+import Identity
 import JOSE
-import NIOCore
 
 /// Loads verification keys for the CLI from a file or an http(s) URL: a JWKS, a single JWK,
 /// or a PEM public key.
 enum KeySetLoader {
-    static let maxBytes = 512 * 1024
+    static let maxBytes = KeyCacheSettings().maxBodyBytes
 
     static func load(_ location: String, allowInsecureHTTP: Bool) async throws -> JWKS {
         let text: String
         if location.hasPrefix("https://") || location.hasPrefix("http://") {
-            text = try await fetch(location, allowInsecureHTTP: allowInsecureHTTP)
+            // The gateway's own fetch: https only (http to loopback), no redirects, 5 s, 512 KiB.
+            do {
+                text = String(decoding: try await DocumentFetcher.fetchOnce(location, allowInsecureHTTP: allowInsecureHTTP), as: UTF8.self)
+            } catch {
+                throw UsageError("\(error)")
+            }
         } else {
             text = try InputFiles.read(location, limit: maxBytes, what: "key set")
         }
@@ -39,32 +43,6 @@ enum KeySetLoader {
         do { return try JWKS.parse(json: trimmed) } catch {
             throw UsageError("\(source): \(error.message)")
         }
-    }
-
-    /// Plain http is refused except to loopback, as the gateway's issuer fetches are.
-    static func fetch(_ url: String, allowInsecureHTTP: Bool) async throws -> String {
-        guard let parsed = URL(string: url), let host = parsed.host else { throw UsageError("invalid URL \(url)") }
-        if parsed.scheme == "http", !allowInsecureHTTP, !isLoopback(host) {
-            throw UsageError("refusing plain http to \(host): use https, or --allow-insecure-http")
-        }
-        let request = HTTPClientRequest(url: url)
-        do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
-            guard response.status == .ok else { throw UsageError("\(url) answered HTTP \(response.status.code)") }
-            var body = try await response.body.collect(upTo: maxBytes)
-            return body.readString(length: body.readableBytes) ?? ""
-        } catch let error as UsageError {
-            throw error
-        } catch let error as NIOTooManyBytesError {
-            _ = error
-            throw UsageError("\(url): the key set is larger than \(maxBytes) bytes")
-        } catch {
-            throw UsageError("\(url): \(error)")
-        }
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 }
 
