@@ -3,13 +3,13 @@ import ArgumentParser
 /// The `portcullis` executable: every command of the product lives under it.
 @main
 struct Portcullis: AsyncParsableCommand {
-    static let version = "0.1.0"
+    static let version = "0.5.0"
 
     static let configuration = CommandConfiguration(
         commandName: "portcullis",
         abstract: "A security gateway: JWT verification, in-process Rego policy, decision logs.",
         version: version,
-        subcommands: [TokenCommand.self, PolicyCommand.self]
+        subcommands: [ServeCommand.self, ConfigCommand.self, TokenCommand.self, PolicyCommand.self]
     )
 
     /// Exit statuses shared by every command: 0 success, 1 a negative answer (invalid token,

@@ -1,0 +1,51 @@
+import GatewayConfig
+import NIOHTTP1
+
+/// Where the bearer token of a request is (DESIGN.md phase 4): `Authorization: Bearer`, or for a
+/// WebSocket upgrade on a route that allows it, a query parameter or a cookie.
+enum TokenExtraction {
+    enum Outcome: Equatable {
+        case none
+        case token(String)
+        case malformed(String)
+    }
+
+    static func token(_ ctx: RequestContext, websocket: Route.WebSocket?) -> Outcome {
+        let authorizations = ctx.head.headers["authorization"]
+        if authorizations.count > 1 { return .malformed("more than one Authorization header") }
+        if let header = authorizations.first {
+            let trimmed = header.trimmingCharacters(in: .whitespaces)
+            guard let space = trimmed.firstIndex(of: " ") else {
+                return trimmed.lowercased() == "bearer" ? .malformed("the Bearer credentials are empty") : .none
+            }
+            // Another scheme (Basic, ...) is not ours: treated as no bearer token.
+            guard trimmed[..<space].lowercased() == "bearer" else { return .none }
+            let token = trimmed[space...].trimmingCharacters(in: .whitespaces)
+            guard !token.isEmpty else { return .malformed("the Bearer credentials are empty") }
+            return .token(token)
+        }
+        guard let websocket else { return .none }
+        if let parameter = websocket.tokenQuery, let query = ctx.target.query {
+            for pair in query.split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                if PolicyInput.formDecode(parts[0]) == parameter, parts.count == 2 {
+                    ctx.tokenQueryParameter = parameter
+                    let value = PolicyInput.formDecode(parts[1])
+                    return value.isEmpty ? .malformed("the \(parameter) parameter is empty") : .token(value)
+                }
+            }
+        }
+        if let cookieName = websocket.tokenCookie {
+            for header in ctx.head.headers["cookie"] {
+                for cookie in header.split(separator: ";") {
+                    let parts = cookie.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                    if parts.count == 2, parts[0] == cookieName {
+                        ctx.tokenCookie = cookieName
+                        return parts[1].isEmpty ? .malformed("the \(cookieName) cookie is empty") : .token(String(parts[1]))
+                    }
+                }
+            }
+        }
+        return .none
+    }
+}

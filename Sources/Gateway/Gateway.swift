@@ -1,0 +1,253 @@
+import Foundation
+import GatewayConfig
+import Identity
+import JOSE
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOExtras
+import NIOHTTP1
+import NIOPosix
+import PolicyStore
+import ServiceLifecycle
+import UnixSignals
+
+/// `portcullis serve`: the traffic listener, the admin listener, the issuers' key loops, reload on
+/// SIGHUP or `POST /v1/config/reload`, and graceful shutdown (a `Service` for
+/// swift-service-lifecycle: stop accepting, let in-flight requests finish up to
+/// `shutdown_grace`, then close what is left).
+public final class Gateway: Service, Sendable {
+    /// Where the listeners are bound (port 0 in the file gives the real port here).
+    public struct BoundAddresses: Sendable {
+        public let traffic: SocketAddress
+        public let admin: SocketAddress
+    }
+
+    let core: GatewayCore
+    let group: MultiThreadedEventLoopGroup
+    private let configPath: String?
+    private let environment: [String: String]
+    private let reloadLock = NIOLock()
+    private let configRevision = NIOLockedValueBox(1)
+    private let lastReload = NIOLockedValueBox<(at: Date, error: String?)?>(nil)
+    private let bound = NIOLockedValueBox<BoundAddresses?>(nil)
+    private let boundPromise: EventLoopPromise<BoundAddresses>
+    public let startedAt = Date()
+    public static let version = "0.5.0"
+
+    /// Validates everything, loads the policy once (a failure is reported, not fatal: the gateway
+    /// then answers 503 `policy_unavailable` where a policy is required), binds nothing yet.
+    public init(configuration: GatewayConfiguration, configPath: String? = nil,
+                environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) throws {
+        let runtime = try RuntimeConfig(configuration, revision: 1)
+        let workers = configuration.workers > 0 ? configuration.workers : System.coreCount
+        group = MultiThreadedEventLoopGroup(numberOfThreads: workers)
+        let issuers = try configuration.issuers.map { try IssuerSettings.issuerConfig($0) }
+        let authenticator = issuers.isEmpty ? nil : Authenticator(issuers: issuers)
+        let policy = CurrentPolicy()
+        core = GatewayCore(config: runtime, authenticator: authenticator, policy: policy, metrics: GatewayMetrics(),
+                           logger: logger, eventLoops: Array(group.makeIterator()))
+        self.configPath = configPath
+        self.environment = environment
+        boundPromise = group.next().makePromise(of: BoundAddresses.self)
+        loadPolicy(configuration: configuration, queries: runtime.policyQueries)
+    }
+
+    /// Resolves once both listeners are bound.
+    public var addresses: EventLoopFuture<BoundAddresses> { boundPromise.futureResult }
+
+    public func run() async throws {
+        let quiesce = ServerQuiescingHelper(group: group)
+        let configuration = core.config.configuration
+        let traffic: Channel
+        let admin: Channel
+        do {
+            traffic = try await bindTraffic(configuration, quiesce: quiesce)
+            admin = try await bindAdmin(configuration)
+        } catch {
+            boundPromise.fail(error)
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        let addresses = BoundAddresses(traffic: traffic.localAddress!, admin: admin.localAddress!)
+        bound.withLockedValue { $0 = addresses }
+        boundPromise.succeed(addresses)
+        core.logger.info("portcullis listening", metadata: [
+            "traffic": "\(addresses.traffic)", "admin": "\(addresses.admin)",
+            "routes": "\(configuration.routes.count)", "policy_revision": "\(core.policy.snapshot?.revision ?? "none")",
+        ])
+
+        await withTaskGroup(of: Void.self) { tasks in
+            if let authenticator = core.authenticator {
+                tasks.addTask { await authenticator.run() }
+            }
+            tasks.addTask { [self] in
+                for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                    let outcome = await reload()
+                    if let error = outcome.error {
+                        core.logger.error("reload on SIGHUP refused; the running configuration stays", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+            try? await gracefulShutdown()
+            tasks.cancelAll()
+        }
+
+        // Graceful shutdown: stop accepting, finish in-flight requests, then close the rest.
+        core.logger.info("shutting down: draining connections", metadata: ["grace_seconds": "\(configuration.shutdownGrace)"])
+        let drained = group.next().makePromise(of: Void.self)
+        quiesce.initiateShutdown(promise: drained)
+        let deadline = group.next().scheduleTask(in: .nanoseconds(Int64(configuration.shutdownGrace * 1e9))) {
+            drained.succeed(())
+        }
+        try? await drained.futureResult.get()
+        deadline.cancel()
+        try? await admin.close()
+        for pool in core.allPools { try? await pool.eventLoop.submit { pool.closeAll() }.get() }
+        try? await core.authenticator?.shutdown()
+        try? await group.shutdownGracefully()
+        core.logger.info("portcullis stopped")
+    }
+
+    private func bindTraffic(_ configuration: GatewayConfiguration, quiesce: ServerQuiescingHelper) async throws -> Channel {
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderListSize = configuration.limits.maxHeaderBytes
+        decoderLimits.maxHeaderFieldSize = configuration.limits.maxHeaderBytes
+        decoderLimits.maxHeaderFieldCount = 512
+        let limits = decoderLimits
+        let core = self.core
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false,
+                                                         withOutboundHeaderValidation: true, withEncoderConfiguration: .init(),
+                                                         withDecoderLimitConfiguration: limits)
+                    try sync.addHandler(FrontHandler(core: core))
+                    core.metrics.connectionOpened()
+                    channel.closeFuture.whenComplete { _ in core.metrics.connectionClosed() }
+                }
+            }
+            .bind(host: configuration.listen.host, port: configuration.listen.port).get()
+    }
+
+    private func bindAdmin(_ configuration: GatewayConfiguration) async throws -> Channel {
+        try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.configureHTTPServerPipeline(withErrorHandling: true)
+                    try sync.addHandler(AdminHandler(gateway: self))
+                }
+            }
+            .bind(host: configuration.admin.host, port: configuration.admin.port).get()
+    }
+
+    // MARK: policy and reload
+
+    /// Loads the policy directory; on failure the snapshot in force (if any) keeps serving.
+    @discardableResult
+    func loadPolicy(configuration: GatewayConfiguration, queries: [String]) -> String? {
+        guard let directory = configuration.policy.directory else { return nil }
+        do {
+            let snapshot = try PolicySnapshot.load(directory: directory, queries: queries)
+            if snapshot.revision != core.policy.snapshot?.revision || Set(queries) != Set(core.config.policyQueries) || core.policy.snapshot == nil {
+                core.policy.install(snapshot)
+            }
+            return nil
+        } catch {
+            let message = "\(error)"
+            core.policy.recordFailure(message)
+            core.logger.error("policy not loaded", metadata: ["directory": "\(directory)", "error": "\(message)"])
+            return message
+        }
+    }
+
+    public struct ReloadOutcome: Sendable {
+        public var configRevision: Int
+        public var policyRevision: String?
+        /// Why the reload was refused (the running configuration and policy stay).
+        public var error: String?
+    }
+
+    /// Re-reads routes.yaml and the policy: validated first, swapped atomically; requests in
+    /// flight keep what they started with. Anything invalid leaves everything as it was.
+    public func reload() async -> ReloadOutcome {
+        let outcome: ReloadOutcome = reloadLock.withLock { reloadNow() }
+        lastReload.withLockedValue { $0 = (Date(), outcome.error) }
+        if outcome.error == nil {
+            core.logger.info("configuration reloaded", metadata: ["revision": "\(outcome.configRevision)",
+                                                                  "policy_revision": "\(outcome.policyRevision ?? "none")"])
+        }
+        return outcome
+    }
+
+    private func reloadNow() -> ReloadOutcome {
+        let running = core.config
+        func refused(_ message: String) -> ReloadOutcome {
+            ReloadOutcome(configRevision: running.revision, policyRevision: core.policy.snapshot?.revision, error: message)
+        }
+        guard let configPath else { return refused("the gateway was not started from a file") }
+        let configuration: GatewayConfiguration
+        do {
+            configuration = try ConfigLoader.load(path: configPath, environment: environment)
+        } catch {
+            return refused("\(error)")
+        }
+        if configuration.issuers != running.configuration.issuers {
+            return refused("issuers changed: restart the gateway to apply issuer changes")
+        }
+        if configuration.listen != running.configuration.listen || configuration.admin != running.configuration.admin
+            || configuration.workers != running.configuration.workers {
+            return refused("listeners or workers changed: restart the gateway to apply them")
+        }
+        let revision = running.revision + 1
+        let runtime: RuntimeConfig
+        do { runtime = try RuntimeConfig(configuration, revision: revision) } catch { return refused("\(error)") }
+        if let directory = configuration.policy.directory {
+            do {
+                let snapshot = try PolicySnapshot.load(directory: directory, queries: runtime.policyQueries)
+                core.policy.install(snapshot)
+            } catch {
+                core.policy.recordFailure("\(error)")
+                return refused("policy: \(error)")
+            }
+        }
+        core.install(runtime)
+        configRevision.withLockedValue { $0 = revision }
+        return ReloadOutcome(configRevision: revision, policyRevision: core.policy.snapshot?.revision, error: nil)
+    }
+
+    var lastReloadState: (at: Date, error: String?)? { lastReload.withLockedValue { $0 } }
+
+    /// Ready: a policy is loaded where one is required, and every required issuer has keys.
+    func readiness() -> (ready: Bool, checks: [(String, Bool, String)]) {
+        var checks: [(String, Bool, String)] = []
+        let configuration = core.config.configuration
+        let needsPolicy = configuration.policy.required && core.config.router.routes.contains { $0.policyMode != .off }
+        if let snapshot = core.policy.snapshot {
+            checks.append(("policy", true, "revision \(snapshot.revision)"))
+        } else {
+            checks.append(("policy", !needsPolicy, needsPolicy ? "no policy loaded" : "no policy loaded (not required)"))
+        }
+        if let authenticator = core.authenticator {
+            let required = Set(configuration.issuers.filter(\.required).map(\.issuer))
+            for state in authenticator.states() {
+                let isRequired = required.contains(state.issuer)
+                let detail = state.usable ? "\(state.keyIDs.count) keys" : (state.lastError ?? "keys not fetched yet")
+                checks.append(("issuer \(state.issuer)", state.usable || !isRequired, detail))
+            }
+        }
+        return (checks.allSatisfy { $0.1 }, checks)
+    }
+}

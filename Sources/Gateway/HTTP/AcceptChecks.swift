@@ -1,0 +1,65 @@
+import GatewayConfig
+import NIOHTTP1
+
+/// Phase 1 (accept): what makes a request unsafe to interpret or forward. The HTTP parser already
+/// refuses bad bytes, obs-fold and oversized header blocks; these are the checks on the parsed head.
+enum AcceptChecks {
+    /// A reason to answer 400, or nil when the head is acceptable.
+    static func problem(_ head: HTTPRequestHead, transferEncodings: [String], lengths: [String], hosts: [String],
+                        limits: Limits) -> String? {
+        if head.uri.utf8.count > limits.maxURIBytes {
+            return "the request target is longer than \(limits.maxURIBytes) bytes"
+        }
+        if headerBytes(head) > limits.maxHeaderBytes {
+            return "the request headers are larger than \(limits.maxHeaderBytes) bytes"
+        }
+        if head.version.major != 1 || head.version.minor > 1 {
+            return "HTTP/\(head.version.major).\(head.version.minor) is not supported"
+        }
+        if head.method == .CONNECT {
+            return "CONNECT is not supported"
+        }
+        // Request smuggling (RFC 9112 §6.3): never guess which framing the upstream would pick.
+        if !transferEncodings.isEmpty && !lengths.isEmpty {
+            return "both Content-Length and Transfer-Encoding are present"
+        }
+        if !transferEncodings.isEmpty {
+            if head.version.minor == 0 { return "Transfer-Encoding is not allowed in HTTP/1.0" }
+            let codings = transferEncodings.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            if codings != ["chunked"] { return "only Transfer-Encoding: chunked is supported" }
+        }
+        if !lengths.isEmpty {
+            let values = lengths.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            guard values.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 18 && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }) else {
+                return "invalid Content-Length"
+            }
+            if Set(values).count > 1 { return "conflicting Content-Length values" }
+        }
+        if hosts.count > 1 { return "more than one Host header" }
+        if hosts.isEmpty && head.version.minor == 1 { return "the Host header is missing" }
+        if let host = hosts.first, !isValidHost(host) { return "invalid Host header" }
+        return nil
+    }
+
+    /// Request line and header lines as sent (approximately: name, value, ": " and CRLF).
+    static func headerBytes(_ head: HTTPRequestHead) -> Int {
+        var total = head.uri.utf8.count + head.method.rawValue.utf8.count + 12
+        for (name, value) in head.headers { total += name.utf8.count + value.utf8.count + 4 }
+        return total
+    }
+
+    /// host[:port] with no whitespace, slash, userinfo or control bytes.
+    static func isValidHost(_ host: String) -> Bool {
+        !host.isEmpty && host.utf8.count <= 255 && host.utf8.allSatisfy { b in
+            b > 0x20 && b < 0x7f && b != UInt8(ascii: "/") && b != UInt8(ascii: "@") && b != UInt8(ascii: "\\")
+                && b != UInt8(ascii: "?") && b != UInt8(ascii: "#")
+        }
+    }
+
+    static func isWebSocketUpgrade(_ head: HTTPRequestHead) -> Bool {
+        guard head.method == .GET else { return false }
+        let upgrade = head.headers["upgrade"].contains { $0.lowercased().split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == "websocket" } }
+        return upgrade && HeaderRules.connectionTokens(head.headers).contains("upgrade")
+    }
+}

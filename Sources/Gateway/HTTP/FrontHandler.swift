@@ -1,0 +1,435 @@
+import Foundation
+import Identity
+import JOSE
+import Logging
+import NIOCore
+import NIOHTTP1
+import RegoLite
+
+/// One client connection: runs DESIGN.md's phases for each request in order (accept, request id,
+/// route, authenticate, authorize, upstream, response, log). A phase that answers the client
+/// itself short-circuits the rest. Requests on one connection are handled one at a time
+/// (`HTTPServerPipelineHandler` holds back pipelined ones).
+final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    enum State {
+        case idle
+        /// Phases running or the exchange with the upstream in progress.
+        case active(RequestContext, ProxyExchange?)
+        /// The gateway answered; what is left of the request body is read and dropped.
+        case rejected(RequestContext, closeAfterResponse: Bool)
+        /// Spliced to the upstream (WebSocket): HTTP handlers are gone.
+        case tunnel
+        case closed
+    }
+
+    let core: GatewayCore
+    private(set) var state: State = .idle
+    private(set) var context: ChannelHandlerContext?
+    private var sourceIP = ""
+    private var paused = false
+    private var readPending = false
+
+    init(core: GatewayCore) { self.core = core }
+
+    // MARK: channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        sourceIP = context.channel.remoteAddress?.ipAddress ?? ""
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelActive(context: ChannelHandlerContext) {
+        sourceIP = context.channel.remoteAddress?.ipAddress ?? sourceIP
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .active(let ctx, let exchange) = state {
+            exchange?.abort()
+            if ctx.responseStatus == 0 { ctx.responseStatus = 499 }
+            finishMetrics(ctx)
+        }
+        state = .closed
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            guard case .idle = state else {
+                // A new head while a request is still in progress cannot happen behind the pipeline handler.
+                context.close(promise: nil)
+                return
+            }
+            begin(head)
+        case .body(let body):
+            receiveBody(body)
+        case .end:
+            receiveEnd()
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .active(_, let exchange?) = state { exchange.flushUpstream() }
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if case .active(_, let exchange?) = state { exchange.clientWritabilityChanged(context.channel.isWritable) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if error is HTTPParserError, case .idle = state {
+            // Malformed request (smuggling attempts, obs-fold, bad bytes, oversized headers): 400, then close.
+            let ctx = bareContext()
+            let message: String
+            if let parserError = error as? HTTPParserError, case .headerOverflow = parserError {
+                message = "the request headers are larger than allowed"
+            } else {
+                message = "malformed HTTP request: \(error)"
+            }
+            reject(ctx, .badRequest(message), forceClose: true)
+            return
+        }
+        if case .active(_, let exchange?) = state { exchange.abort() }
+        context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if paused { readPending = true } else { context.read() }
+    }
+
+    func pauseReading() { paused = true }
+
+    func resumeReading() {
+        guard paused else { return }
+        paused = false
+        if readPending, let context {
+            readPending = false
+            context.read()
+        }
+    }
+
+    var isWritable: Bool { context?.channel.isWritable ?? false }
+
+    // MARK: phases
+
+    /// A context for a request whose head could not be read.
+    private func bareContext() -> RequestContext {
+        RequestContext(head: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"), config: core.config,
+                       requestID: RequestID.mint(), target: NormalizedTarget(path: "/", segments: [], query: nil),
+                       sourceIP: sourceIP, host: nil, contentLength: nil, hasBody: false)
+    }
+
+    private func begin(_ head: HTTPRequestHead) {
+        pauseReading()
+        let config = core.config
+        // Phase 2 first so that every answer, even a 400, carries the request id.
+        let requestID = RequestID.accept(head.headers["x-request-id"].first) ?? RequestID.mint()
+        let hosts = head.headers["host"]
+        let transferEncodings = head.headers["transfer-encoding"]
+        let lengths = head.headers["content-length"]
+        let ctx = RequestContext(head: head, config: config, requestID: requestID,
+                                 target: NormalizedTarget(path: "/", segments: [], query: nil), sourceIP: sourceIP,
+                                 host: hosts.first, contentLength: lengths.first.flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) },
+                                 hasBody: !transferEncodings.isEmpty || (lengths.first.flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) } ?? 0) > 0)
+        state = .active(ctx, nil)
+
+        // Phase 1: accept.
+        if let problem = AcceptChecks.problem(head, transferEncodings: transferEncodings, lengths: lengths, hosts: hosts,
+                                              limits: config.configuration.limits) {
+            reject(ctx, .badRequest(problem), forceClose: true)
+            return
+        }
+        // Phase 3: route, on the normalized path.
+        do {
+            ctx.target = try PathNormalizer.normalize(head.uri)
+        } catch {
+            reject(ctx, .badRequest("\(error)"))
+            return
+        }
+        let route: RuntimeRoute
+        switch config.router.match(host: ctx.host, path: ctx.target.path, segments: ctx.target.segments, method: ctx.method) {
+        case .route(let r):
+            route = r
+        case .notFound:
+            reject(ctx, GatewayError(status: .notFound, code: .notFound, message: "no route for \(ctx.target.path)"))
+            return
+        case .methodNotAllowed(let allowed):
+            reject(ctx, GatewayError(status: .methodNotAllowed, code: .methodNotAllowed,
+                                     message: "\(ctx.method) is not allowed on \(ctx.target.path)",
+                                     details: [("allowed", .array(allowed.map(Value.string)))],
+                                     headers: [("Allow", allowed.joined(separator: ", "))]))
+            return
+        }
+        ctx.route = route
+        if let length = ctx.contentLength, length > route.maxBodyBytes {
+            reject(ctx, GatewayError(status: .payloadTooLarge, code: .payloadTooLarge,
+                                     message: "the request body is larger than \(route.maxBodyBytes) bytes",
+                                     details: [("limit", .number(.int(route.maxBodyBytes)))]), forceClose: true)
+            return
+        }
+        if route.maxHeaderBytes < config.configuration.limits.maxHeaderBytes, AcceptChecks.headerBytes(head) > route.maxHeaderBytes {
+            reject(ctx, .badRequest("the request headers are larger than \(route.maxHeaderBytes) bytes"))
+            return
+        }
+        let websocket = route.websocket != nil && AcceptChecks.isWebSocketUpgrade(head)
+        if head.headers.contains(name: "upgrade") && !websocket {
+            // Only WebSocket upgrades on WebSocket routes are forwarded; anything else stays HTTP.
+            if route.websocket == nil && AcceptChecks.isWebSocketUpgrade(head) {
+                reject(ctx, .badRequest("route \(route.id) does not accept WebSocket upgrades"))
+                return
+            }
+        }
+        // Phase 4: authenticate.
+        authenticate(ctx, route: route, websocket: websocket)
+    }
+
+    private func authenticate(_ ctx: RequestContext, route: RuntimeRoute, websocket: Bool) {
+        if route.authMode == .public {
+            authorize(ctx, route: route, websocket: websocket)
+            return
+        }
+        let token: String
+        switch TokenExtraction.token(ctx, websocket: websocket ? route.websocket : nil) {
+        case .none:
+            if route.authMode == .required {
+                core.metrics.authenticationFailure(code: "missing_token")
+                reject(ctx, .unauthorized(.missingToken, description: "missing_token", message: "a bearer token is required"))
+                return
+            }
+            authorize(ctx, route: route, websocket: websocket)
+            return
+        case .malformed(let message):
+            core.metrics.authenticationFailure(code: "malformed")
+            reject(ctx, .unauthorized(.invalidToken, description: "malformed", message: message))
+            return
+        case .token(let t):
+            token = t
+        }
+        guard let authenticator = core.authenticator else {
+            core.metrics.authenticationFailure(code: "wrong_issuer")
+            reject(ctx, .unauthorized(.invalidToken, description: "wrong_issuer", message: "no token issuer is configured"))
+            return
+        }
+        let started = NIODeadline.now()
+        if let cached = authenticator.cachedVerification(token) {
+            verified(ctx, route: route, websocket: websocket, result: .success(cached), started: started)
+            return
+        }
+        guard let loop = context?.eventLoop else { return }
+        loop.makeFutureWithTask { () async throws -> Authenticator.Verification in
+            try await authenticator.verify(token)
+        }.assumeIsolated().whenComplete { [self] result in
+            guard case .active(let current, _) = state, current === ctx else { return }  // the client went away
+            verified(ctx, route: route, websocket: websocket, result: result, started: started)
+        }
+    }
+
+    private func verified(_ ctx: RequestContext, route: RuntimeRoute, websocket: Bool,
+                          result: Result<Authenticator.Verification, any Error>, started: NIODeadline) {
+        let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
+        ctx.verificationSeconds = seconds
+        core.metrics.jwtVerification(seconds: seconds)
+        switch result {
+        case .success(let verification):
+            if !route.allowedIssuers.isEmpty && !route.allowedIssuers.contains(verification.issuer) {
+                core.metrics.authenticationFailure(code: "wrong_issuer")
+                reject(ctx, .unauthorized(.invalidToken, description: "wrong_issuer",
+                                          message: "tokens of this issuer are not accepted on route \(route.id)"))
+                return
+            }
+            do {
+                ctx.identity = try VerifiedIdentity(verification)
+            } catch {
+                core.metrics.authenticationFailure(code: "malformed")
+                reject(ctx, .unauthorized(.invalidToken, description: "malformed", message: "the token's JSON could not be read"))
+                return
+            }
+            authorize(ctx, route: route, websocket: websocket)
+        case .failure(let error):
+            let joseError = error as? JOSEError
+            let code = joseError?.code.rawValue ?? "invalid_token"
+            core.metrics.authenticationFailure(code: code)
+            if joseError?.code == .keysUnavailable {
+                reject(ctx, GatewayError(status: .serviceUnavailable, code: .keysUnavailable,
+                                         message: "the issuer's signing keys are not available", headers: [("Retry-After", "5")]))
+            } else {
+                // Never the token's claims: only the verification code and its message.
+                reject(ctx, .unauthorized(.invalidToken, description: code, message: joseError?.message ?? "the token is not valid"))
+            }
+        }
+    }
+
+    private func authorize(_ ctx: RequestContext, route: RuntimeRoute, websocket: Bool) {
+        switch Authorization.decide(ctx, route: route, core: core) {
+        case .proceed:
+            startExchange(ctx, route: route, websocket: websocket)
+        case .reject(let error):
+            reject(ctx, error)
+        }
+    }
+
+    private func startExchange(_ ctx: RequestContext, route: RuntimeRoute, websocket: Bool) {
+        guard let context else { return }
+        let exchange = ProxyExchange(front: self, ctx: ctx, route: route, pool: core.pool(for: context.eventLoop),
+                                     websocket: websocket, metrics: core.metrics)
+        state = .active(ctx, exchange)
+        exchange.start()
+    }
+
+    // MARK: request body
+
+    private func receiveBody(_ body: ByteBuffer) {
+        switch state {
+        case .active(let ctx, let exchange):
+            ctx.bodyBytesReceived += Int64(body.readableBytes)
+            if let route = ctx.route, ctx.bodyBytesReceived > route.maxBodyBytes {
+                if let exchange, exchange.responseStarted {
+                    exchange.abort()
+                    context?.close(promise: nil)
+                } else {
+                    exchange?.abort()
+                    reject(ctx, GatewayError(status: .payloadTooLarge, code: .payloadTooLarge,
+                                             message: "the request body is larger than \(route.maxBodyBytes) bytes",
+                                             details: [("limit", .number(.int(route.maxBodyBytes)))]), forceClose: true)
+                }
+                return
+            }
+            if let exchange { exchange.requestBody(body) } else { ctx.pendingBody.append(body) }
+        case .rejected, .idle, .tunnel, .closed:
+            break
+        }
+    }
+
+    private func receiveEnd() {
+        switch state {
+        case .active(let ctx, let exchange):
+            ctx.requestEnded = true
+            exchange?.requestEnd()
+        case .rejected(let ctx, let close):
+            ctx.requestEnded = true
+            if !close { finishRequest(ctx) }
+        case .idle, .tunnel, .closed:
+            break
+        }
+    }
+
+    // MARK: responses
+
+    /// Answers with a gateway error. Without `forceClose` the connection stays open when the
+    /// client may send another request and nothing of this one's body is left unread.
+    func reject(_ ctx: RequestContext, _ error: GatewayError, forceClose: Bool = false) {
+        guard let context else { return }
+        if case .active(_, let exchange?) = state { exchange.abort() }
+        let unreadBody = ctx.hasBody && !ctx.requestEnded
+        let close = forceClose || unreadBody || !ctx.keepAlive
+        ctx.responseStatus = Int(error.status.code)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        let body = error.body(allocator: context.channel.allocator)
+        headers.add(name: "Content-Length", value: String(body.readableBytes))
+        headers.add(name: "X-Request-ID", value: ctx.requestID)
+        headers.add(name: "X-Process-Time", value: ctx.processTime)
+        headers.add(name: "Cache-Control", value: "no-store")
+        for (name, value) in error.headers { headers.add(name: name, value: value) }
+        if let decision = ctx.decision, !decision.allow {
+            for (name, value) in decision.headers where HeaderRules.isSafeValue(value) && HeaderRules.isSafeValue(name) {
+                headers.add(name: name, value: value)
+            }
+        }
+        if close { headers.add(name: "Connection", value: "close") }
+        let head = HTTPResponseHead(version: ctx.head.version, status: error.status, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if ctx.head.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        finishMetrics(ctx)
+        if error.status.code >= 500 || error.code == .badRequest {
+            core.logger.info("request refused", metadata: ["request_id": "\(ctx.requestID)", "status": "\(error.status.code)",
+                                                           "code": "\(error.code.rawValue)", "message": "\(error.message)"])
+        }
+        if close {
+            state = .rejected(ctx, closeAfterResponse: true)
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [weak self] _ in
+                self?.context?.close(promise: nil)
+            }
+            return
+        }
+        state = .rejected(ctx, closeAfterResponse: false)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        if ctx.requestEnded {
+            finishRequest(ctx)
+        } else {
+            resumeReading()  // the rest of the request (no body left: only its end) arrives next
+        }
+    }
+
+    func writeResponseHead(_ head: HTTPResponseHead, ctx: RequestContext) {
+        ctx.responseStatus = Int(head.status.code)
+        context?.write(wrapOutboundOut(.head(head)), promise: nil)
+    }
+
+    func writeInformational(_ head: HTTPResponseHead) {
+        context?.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+    }
+
+    func writeResponseBody(_ body: ByteBuffer) {
+        context?.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+    }
+
+    func flush() { context?.flush() }
+
+    /// The upstream's response ended: finish this request, then take the next one or close.
+    func exchangeFinished(_ ctx: RequestContext) {
+        guard let context else { return }
+        finishMetrics(ctx)
+        let close = !ctx.keepAlive || !ctx.requestEnded
+        if close {
+            state = .rejected(ctx, closeAfterResponse: true)
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [weak self] _ in self?.context?.close(promise: nil) }
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        finishRequest(ctx)
+    }
+
+    /// The exchange failed after the response started: the client can only learn it by the close.
+    func abortConnection() {
+        if case .active(let ctx, _) = state { finishMetrics(ctx) }
+        state = .closed
+        context?.close(promise: nil)
+    }
+
+    /// Back to waiting for the next request on this connection.
+    private func finishRequest(_ ctx: RequestContext) {
+        state = .idle
+        resumeReading()
+    }
+
+    private func finishMetrics(_ ctx: RequestContext) {
+        guard !ctx.metricsRecorded else { return }
+        ctx.metricsRecorded = true
+        core.metrics.request(route: ctx.route?.id ?? "none", method: ctx.method, status: ctx.responseStatus, seconds: ctx.elapsedSeconds)
+    }
+
+    // MARK: WebSocket
+
+    /// Upstream answered 101: send it on, drop both HTTP codecs and splice the two connections.
+    func startTunnel(_ ctx: RequestContext, response: HTTPResponseHead, upstream: UpstreamConnection, route: RuntimeRoute) {
+        guard let context else { return }
+        ctx.responseStatus = 101
+        finishMetrics(ctx)
+        state = .tunnel
+        context.write(wrapOutboundOut(.head(response)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        WebSocketTunnel.splice(client: context.channel, clientHandler: self, upstream: upstream, idleTimeout: route.websocket?.idleTimeout ?? 300,
+                               expiresAt: route.websocket?.closeOnTokenExpiry == true ? ctx.identity?.expiresAt : nil, core: core)
+        resumeReading()
+    }
+}

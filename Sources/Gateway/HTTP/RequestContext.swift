@@ -1,0 +1,103 @@
+import Foundation
+import Identity
+import JOSE
+import NIOCore
+import NIOHTTP1
+import RegoLite
+
+/// The typed per-request context that travels through the phases (STYLE.md, Pingora's CTX).
+final class RequestContext {
+    let head: HTTPRequestHead
+    let config: RuntimeConfig
+    let requestID: String
+    /// Monotonic start, for `X-Process-Time` and latency metrics.
+    let start: NIODeadline
+    /// Wall-clock start in ns since the epoch (`input.time_ns`, `time.now_ns` in the policy).
+    let startWallNanos: Int64
+    let method: String
+    let scheme: String
+    let host: String?
+    var target: NormalizedTarget
+    let sourceIP: String
+    let keepAlive: Bool
+    /// Declared request body length (nil: chunked or none).
+    let contentLength: Int64?
+    let hasBody: Bool
+    var route: RuntimeRoute?
+    /// Set only after the token verified.
+    var identity: VerifiedIdentity?
+    var decision: PolicyDecision?
+    /// Where the token came from when not from `Authorization` (removed before forwarding).
+    var tokenQueryParameter: String?
+    var tokenCookie: String?
+    var bodyBytesReceived: Int64 = 0
+    var requestEnded = false
+    /// Body parts that arrived before the upstream connection was ready.
+    var pendingBody = CircularBuffer<ByteBuffer>()
+    /// The status sent to the client (metrics, logs).
+    var responseStatus = 0
+    var verificationSeconds: Double?
+    var policySeconds: Double?
+    var metricsRecorded = false
+
+    init(head: HTTPRequestHead, config: RuntimeConfig, requestID: String, target: NormalizedTarget, sourceIP: String,
+         host: String?, contentLength: Int64?, hasBody: Bool) {
+        self.head = head
+        self.config = config
+        self.requestID = requestID
+        self.start = .now()
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        self.startWallNanos = Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+        self.method = head.method.rawValue
+        self.scheme = "http"
+        self.host = host
+        self.target = target
+        self.sourceIP = sourceIP
+        self.keepAlive = head.isKeepAlive
+        self.contentLength = contentLength
+        self.hasBody = hasBody
+    }
+
+    /// Seconds since the request head arrived, with microsecond precision (`X-Process-Time`).
+    var processTime: String {
+        let micros = (NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1000
+        let whole = micros / 1_000_000, fraction = micros % 1_000_000
+        let digits = String(fraction)
+        return "\(whole)." + String(repeating: "0", count: 6 - digits.count) + digits
+    }
+
+    var elapsedSeconds: Double { Double(NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 }
+}
+
+/// A verified token as the later phases use it: the policy's `input.token`, and what identity
+/// headers are made of.
+struct VerifiedIdentity: Sendable {
+    let issuer: String
+    let header: Value
+    let payload: Value
+    let expiresAt: Double?
+
+    init(_ verification: Authenticator.Verification) throws {
+        issuer = verification.issuer
+        header = try JSONReader.parse(bytes: verification.token.headerJSON)
+        payload = try JSONReader.parse(bytes: verification.token.payload)
+        expiresAt = verification.token.expiresAt
+    }
+
+    /// A claim by dot-separated path, as a header value: strings as they are, arrays joined with
+    /// ",", other values as JSON. nil when absent.
+    func claimHeaderValue(_ path: String) -> String? {
+        var value = payload
+        for key in path.split(separator: ".") {
+            guard let next = value[.string(String(key))] else { return nil }
+            value = next
+        }
+        switch value {
+        case .string(let s): return s
+        case .array(let items): return items.map { if case .string(let s) = $0 { return s }; return JSONWriter.write($0) }.joined(separator: ",")
+        case .null: return nil
+        default: return JSONWriter.write(value)
+        }
+    }
+}

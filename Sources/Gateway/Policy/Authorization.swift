@@ -1,0 +1,78 @@
+import Foundation
+import GatewayConfig
+import Logging
+import NIOCore
+import NIOHTTP1
+import PolicyStore
+import RegoLite
+
+/// Phase 5: evaluate the route's query on the policy snapshot in force and enforce the answer.
+/// Fails closed: no policy (when required), an undefined decision, a wrong shape or an evaluation
+/// error all deny.
+enum Authorization {
+    enum Outcome {
+        case proceed
+        case reject(GatewayError)
+    }
+
+    static func decide(_ ctx: RequestContext, route: RuntimeRoute, core: GatewayCore) -> Outcome {
+        if route.policyMode == .off { return .proceed }
+        let enforced = route.policyMode == .enforce
+        guard let snapshot = core.policy.snapshot else {
+            if ctx.config.configuration.policy.required {
+                core.metrics.decision("error")
+                return .reject(GatewayError(status: .serviceUnavailable, code: .policyUnavailable,
+                                            message: "no policy is loaded yet", headers: [("Retry-After", "5")]))
+            }
+            core.warnNoPolicy()
+            core.metrics.decision("no_policy_allow")
+            return .proceed
+        }
+        guard let query = snapshot.query(route.policyQuery) else {
+            core.metrics.decision("error")
+            core.logger.error("policy query is not prepared", metadata: ["query": "\(route.policyQuery)", "revision": "\(snapshot.revision)"])
+            return .reject(GatewayError(status: .serviceUnavailable, code: .policyUnavailable,
+                                        message: "the route's policy query is not available"))
+        }
+        let input = PolicyInput.build(context: ctx, route: route, identityHeaders: ctx.config.identityHeaderNames)
+        let options = EvalOptions(strictBuiltinErrors: false, maxSteps: ctx.config.configuration.policy.maxSteps, nowNs: ctx.startWallNanos)
+        let started = NIODeadline.now()
+        var decision: PolicyDecision
+        do {
+            decision = PolicyDecision.interpret(try query.evalValue(input: input, options: options))
+        } catch {
+            decision = PolicyDecision(allow: false, error: "\(error)")
+        }
+        let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
+        ctx.policySeconds = seconds
+        core.metrics.policyEvaluation(seconds: seconds)
+        ctx.decision = decision
+        if let error = decision.error {
+            core.logger.warning("policy decision failed: denied", metadata: [
+                "request_id": "\(ctx.requestID)", "route": "\(route.id)", "query": "\(route.policyQuery)",
+                "revision": "\(snapshot.revision)", "error": "\(error)",
+            ])
+        }
+        if decision.allow {
+            core.metrics.decision("allow")
+            return .proceed
+        }
+        if !enforced {
+            core.metrics.decision("dry_run_deny")
+            return .proceed
+        }
+        core.metrics.decision(decision.error == nil ? "deny" : "error")
+        var details: [(String, Value)] = [("reasons", .array(decision.reasons.map(Value.string)))]
+        if decision.error != nil { details.append(("policy_error", .true)) }
+        let status = decision.status.map { (400...599).contains($0) ? $0 : 403 } ?? 403
+        if status == 401 {
+            var error = GatewayError.unauthorized(ctx.identity == nil ? .missingToken : .invalidToken,
+                                                  description: ctx.identity == nil ? "missing_token" : "forbidden",
+                                                  message: "the policy requires authentication")
+            error.details = details
+            return .reject(error)
+        }
+        return .reject(GatewayError(status: HTTPResponseStatus(statusCode: status), code: .forbidden,
+                                    message: "the policy denied this request", details: details))
+    }
+}

@@ -1,0 +1,274 @@
+import NIOCore
+import NIOHTTP1
+
+/// Phase 6 for one request: a pooled upstream connection, the request streamed up and the
+/// response streamed down with back-pressure both ways (neither side's body is ever held whole),
+/// connect and read timeouts, and retries on another connection only for idempotent methods and
+/// only before the upstream saw a byte of this request. Lives on the client's event loop.
+final class ProxyExchange {
+    enum Phase {
+        case connecting
+        /// Request head written; the request body may still be streaming.
+        case forwarding
+        /// Response head sent to the client; its body is streaming.
+        case responding
+        case finished
+    }
+
+    /// Strong: the front's state holds the exchange until the request ends or the client goes away.
+    private let front: FrontHandler
+    let ctx: RequestContext
+    let route: RuntimeRoute
+    private let pool: UpstreamPool
+    private let websocket: Bool
+    private let metrics: GatewayMetrics
+    private(set) var phase = Phase.connecting
+    private var attempt = 0
+    private var connection: UpstreamConnection?
+    private var requestEndSent = false
+    private var upstreamKeepAlive = true
+    private var readTimeout: Scheduled<Void>?
+    private var upstreamStart: NIODeadline = .now()
+    private var needsFlush = false
+
+    static let idempotent: Set<String> = ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]
+
+    init(front: FrontHandler, ctx: RequestContext, route: RuntimeRoute, pool: UpstreamPool, websocket: Bool, metrics: GatewayMetrics) {
+        self.front = front
+        self.ctx = ctx
+        self.route = route
+        self.pool = pool
+        self.websocket = websocket
+        self.metrics = metrics
+    }
+
+    var responseStarted: Bool { phase == .responding }
+
+    func start() {
+        upstreamStart = .now()
+        connect()
+    }
+
+    private func connect() {
+        let target = route.upstream(attempt: attempt)
+        pool.acquire(target, connectTimeout: .nanoseconds(Int64(route.connectTimeout * 1e9))).assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .success(let connection): attach(connection, target: target)
+            case .failure(let error): connectFailed(error, target: target)
+            }
+        }
+    }
+
+    private func attach(_ connection: UpstreamConnection, target: UpstreamTarget) {
+        guard phase == .connecting else {
+            // The client went away while connecting: the connection is clean, keep it.
+            pool.release(connection, maxIdle: route.poolSize)
+            return
+        }
+        self.connection = connection
+        connection.handler.exchange = self
+        let channel = connection.channel
+        let head = HeaderRules.upstreamRequestHead(ctx, route: route, target: target, websocket: websocket)
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        while let part = ctx.pendingBody.popFirst() {
+            channel.write(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil)
+        }
+        if ctx.requestEnded {
+            requestEndSent = true
+            channel.write(HTTPClientRequestPart.end(nil), promise: nil)
+        }
+        channel.flush()
+        phase = .forwarding
+        armReadTimeout()  // re-armed by every body part sent: a long upload is progress, not a stall
+        if !ctx.requestEnded && channel.isWritable { front.resumeReading() }
+    }
+
+    private func connectFailed(_ error: Error, target: UpstreamTarget) {
+        guard phase == .connecting else { return }
+        if attempt < route.retries && Self.idempotent.contains(ctx.method) {
+            attempt += 1
+            connect()
+            return
+        }
+        phase = .finished
+        if case ChannelError.connectTimeout = error {
+            front.reject(ctx, GatewayError(status: .gatewayTimeout, code: .upstreamTimeout,
+                                           message: "connecting to the upstream timed out",
+                                           details: [("upstream", .string(target.description))]))
+        } else {
+            front.reject(ctx, GatewayError(status: .badGateway, code: .upstreamUnavailable,
+                                           message: "the upstream is not reachable",
+                                           details: [("upstream", .string(target.description))]))
+        }
+    }
+
+    // MARK: request body (from the client)
+
+    func requestBody(_ body: ByteBuffer) {
+        guard let connection, phase == .forwarding || phase == .responding, !requestEndSent else {
+            if phase == .connecting { ctx.pendingBody.append(body) }
+            return
+        }
+        connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
+        needsFlush = true
+        if phase == .forwarding { armReadTimeout() }
+        if !connection.channel.isWritable { front.pauseReading() }
+    }
+
+    func requestEnd() {
+        guard let connection, phase == .forwarding || phase == .responding, !requestEndSent else { return }
+        requestEndSent = true
+        needsFlush = false
+        connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        if phase == .forwarding { armReadTimeout() }
+    }
+
+    /// After the client's read burst: one flush for all body parts written.
+    func flushUpstream() {
+        if needsFlush, let connection {
+            needsFlush = false
+            connection.channel.flush()
+        }
+    }
+
+    func upstreamWritabilityChanged(_ writable: Bool) {
+        guard !requestEndSent else { return }
+        if writable { front.resumeReading() } else { front.pauseReading() }
+    }
+
+    // MARK: response (from the upstream)
+
+    func upstreamHead(_ head: HTTPResponseHead) {
+        guard phase == .forwarding else { return }
+        if head.status.code / 100 == 1 && head.status != .switchingProtocols {
+            front.writeInformational(HTTPResponseHead(version: ctx.head.version, status: head.status, headers: head.headers))
+            return
+        }
+        metrics.upstream(route: route.id, seconds: Double((NIODeadline.now() - upstreamStart).nanoseconds) / 1e9)
+        if head.status == .switchingProtocols {
+            guard websocket, let connection else {
+                fail(GatewayError(status: .badGateway, code: .upstreamUnavailable, message: "the upstream switched protocols unexpectedly"))
+                return
+            }
+            cancelReadTimeout()
+            phase = .finished
+            self.connection = nil
+            connection.handler.exchange = nil
+            front.startTunnel(ctx, response: HeaderRules.clientResponseHead(head, ctx: ctx, websocket: true),
+                              upstream: connection, route: route)
+            return
+        }
+        upstreamKeepAlive = head.isKeepAlive
+        phase = .responding
+        armReadTimeout()
+        front.writeResponseHead(HeaderRules.clientResponseHead(head, ctx: ctx, websocket: false), ctx: ctx)
+    }
+
+    func upstreamBody(_ body: ByteBuffer) {
+        guard phase == .responding else { return }
+        armReadTimeout()
+        front.writeResponseBody(body)
+        if !front.isWritable { connection?.handler.pauseReading() }
+    }
+
+    func upstreamReadComplete() {
+        if phase == .responding { front.flush() }
+    }
+
+    func clientWritabilityChanged(_ writable: Bool) {
+        guard phase == .responding, let connection else { return }
+        if writable { connection.handler.resumeReading() } else { front.flush(); connection.handler.pauseReading() }
+    }
+
+    func upstreamEnd() {
+        guard phase == .responding else { return }
+        cancelReadTimeout()
+        phase = .finished
+        if let connection {
+            self.connection = nil
+            connection.handler.exchange = nil
+            connection.handler.resumeReading()
+            if upstreamKeepAlive && requestEndSent {
+                pool.release(connection, maxIdle: route.poolSize)
+            } else {
+                connection.channel.close(promise: nil)
+            }
+        }
+        front.exchangeFinished(ctx)
+    }
+
+    /// The upstream connection closed or failed.
+    func upstreamClosed(error: Error?) {
+        guard phase == .forwarding || phase == .responding else { return }
+        cancelReadTimeout()
+        let reused = connection?.reused ?? false
+        connection?.handler.exchange = nil
+        connection = nil
+        if phase == .responding {
+            phase = .finished
+            front.abortConnection()
+            return
+        }
+        // No response byte yet. A reused keep-alive connection the upstream had already closed is
+        // retried on a new one when nothing but the head could have been consumed.
+        if reused && !ctx.hasBody && Self.idempotent.contains(ctx.method) {
+            phase = .connecting
+            connect()
+            return
+        }
+        fail(GatewayError(status: .badGateway, code: .upstreamUnavailable, message: "the upstream closed the connection without a response"))
+    }
+
+    private func fail(_ error: GatewayError) {
+        phase = .finished
+        cancelReadTimeout()
+        connection?.handler.exchange = nil
+        connection?.channel.close(promise: nil)
+        connection = nil
+        front.reject(ctx, error)
+    }
+
+    /// The client went away or the gateway answered itself: drop the upstream connection.
+    func abort() {
+        guard phase != .finished else { return }
+        phase = .finished
+        cancelReadTimeout()
+        if let connection {
+            connection.handler.exchange = nil
+            connection.channel.close(promise: nil)
+            self.connection = nil
+        }
+    }
+
+    // MARK: timeouts
+
+    private func armReadTimeout() {
+        readTimeout?.cancel()
+        let loop = pool.eventLoop
+        readTimeout = loop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(route.readTimeout * 1e9))) { [weak self] in
+            self?.readTimedOut()
+        }
+    }
+
+    private func cancelReadTimeout() {
+        readTimeout?.cancel()
+        readTimeout = nil
+    }
+
+    private func readTimedOut() {
+        readTimeout = nil
+        switch phase {
+        case .forwarding:
+            fail(GatewayError(status: .gatewayTimeout, code: .upstreamTimeout,
+                              message: "the upstream did not answer within \(route.readTimeout) s"))
+        case .responding:
+            phase = .finished
+            connection?.handler.exchange = nil
+            connection?.channel.close(promise: nil)
+            connection = nil
+            front.abortConnection()
+        case .connecting, .finished:
+            break
+        }
+    }
+}

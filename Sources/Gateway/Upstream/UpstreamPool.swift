@@ -1,0 +1,158 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Keep-alive connections to upstreams, one pool per event loop: a request uses connections of
+/// its own loop only, so nothing here is shared between threads and nothing is locked.
+final class UpstreamPool: @unchecked Sendable {
+    let eventLoop: EventLoop
+    /// Idle connections are closed after this long unused.
+    let idleTimeout: TimeAmount
+    private var idle: [UpstreamTarget: [UpstreamConnection]] = [:]
+    private(set) var opened = 0
+
+    init(eventLoop: EventLoop, idleTimeout: TimeAmount = .seconds(60)) {
+        self.eventLoop = eventLoop
+        self.idleTimeout = idleTimeout
+    }
+
+    /// A live idle connection to `target`, or a new one.
+    func acquire(_ target: UpstreamTarget, connectTimeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
+        eventLoop.preconditionInEventLoop()
+        let now = NIODeadline.now()
+        while var list = idle[target], let connection = list.popLast() {
+            idle[target] = list
+            if connection.channel.isActive && now - connection.idleSince < idleTimeout {
+                connection.reused = true
+                return eventLoop.makeSucceededFuture(connection)
+            }
+            connection.channel.close(promise: nil)
+        }
+        return connect(target, timeout: connectTimeout)
+    }
+
+    private func connect(_ target: UpstreamTarget, timeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.autoRead, value: true)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes, enableOutboundHeaderValidation: true)
+                    try sync.addHandler(UpstreamHandler(), name: UpstreamHandler.name)
+                }
+            }
+        return bootstrap.connect(host: target.host, port: target.port).flatMapThrowing { channel in
+            self.opened += 1
+            let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+            return UpstreamConnection(channel: channel, handler: handler, target: target)
+        }
+    }
+
+    /// Returns a connection whose exchange ended cleanly; beyond `maxIdle` it is closed instead.
+    func release(_ connection: UpstreamConnection, maxIdle: Int) {
+        eventLoop.preconditionInEventLoop()
+        guard connection.channel.isActive else { return }
+        connection.handler.exchange = nil
+        connection.idleSince = .now()
+        var list = idle[connection.target, default: []]
+        list.removeAll { !$0.channel.isActive }
+        if list.count >= maxIdle {
+            connection.channel.close(promise: nil)
+            return
+        }
+        list.append(connection)
+        idle[connection.target] = list
+    }
+
+    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
+
+    func closeAll() {
+        for list in idle.values { for connection in list { connection.channel.close(promise: nil) } }
+        idle.removeAll()
+    }
+}
+
+/// One upstream HTTP/1.1 connection; used only on its channel's event loop.
+final class UpstreamConnection: @unchecked Sendable {
+    let channel: Channel
+    let handler: UpstreamHandler
+    let target: UpstreamTarget
+    var reused = false
+    var idleSince: NIODeadline = .now()
+
+    init(channel: Channel, handler: UpstreamHandler, target: UpstreamTarget) {
+        self.channel = channel
+        self.handler = handler
+        self.target = target
+    }
+}
+
+/// Hands an upstream connection's events to the exchange using it, and holds back reads while
+/// the client cannot take more response bytes (back-pressure).
+final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+    static let name = "portcullis.upstream"
+
+    var exchange: ProxyExchange?
+    private var paused = false
+    private var readPending = false
+    private(set) var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        guard let exchange else {
+            // A response with no request (or after the exchange gave up): the connection is unusable.
+            context.close(promise: nil)
+            return
+        }
+        switch part {
+        case .head(let head): exchange.upstreamHead(head)
+        case .body(let body): exchange.upstreamBody(body)
+        case .end: exchange.upstreamEnd()
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        exchange?.upstreamReadComplete()
+        context.fireChannelReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        exchange?.upstreamClosed(error: nil)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        let exchange = self.exchange
+        self.exchange = nil
+        context.close(promise: nil)
+        exchange?.upstreamClosed(error: error)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        exchange?.upstreamWritabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if paused { readPending = true } else { context.read() }
+    }
+
+    func pauseReading() { paused = true }
+
+    func resumeReading() {
+        guard paused else { return }
+        paused = false
+        if readPending, let context {
+            readPending = false
+            context.read()
+        }
+    }
+}
