@@ -269,7 +269,7 @@ def test_help_and_version_on_every_command(cli, command, flag):
     status, out, err = cli.run(*command, flag)
     assert status == 0, err
     text = out if isinstance(out, str) else json.dumps(out)
-    assert ("USAGE" in text) if flag == "--help" else (text.strip() == "0.1.0")
+    assert ("USAGE" in text) if flag == "--help" else (text.strip() == "0.5.0")
 
 
 def test_verify_against_a_live_issuer_with_discovery(cli, keys):

@@ -86,6 +86,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if case .rejected(_, closeAfterResponse: true) = state { return }  // closing: what arrives is dropped
         if error is HTTPParserError, case .idle = state {
             // Malformed request (smuggling attempts, obs-fold, bad bytes, oversized headers): 400, then close.
             let ctx = bareContext()
@@ -357,7 +358,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if close {
             state = .rejected(ctx, closeAfterResponse: true)
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [weak self] _ in
-                self?.context?.close(promise: nil)
+                self?.lingeringClose()
             }
             return
         }
@@ -404,6 +405,18 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if case .active(let ctx, _) = state { finishMetrics(ctx) }
         state = .closed
         context?.close(promise: nil)
+    }
+
+    /// Closes after an answer sent while the client may still be sending: the write side first,
+    /// then what still arrives is read and dropped for a moment, so the client reads the answer
+    /// instead of a reset caused by unread data (nginx's lingering close).
+    private func lingeringClose() {
+        guard let context else { return }
+        context.close(mode: .output, promise: nil)
+        resumeReading()
+        context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(2)) { [weak self] in
+            self?.context?.close(promise: nil)
+        }
     }
 
     /// Back to waiting for the next request on this connection.

@@ -6,12 +6,14 @@ import NIOHTTP1
 /// connect and read timeouts, and retries on another connection only for idempotent methods and
 /// only before the upstream saw a byte of this request. Lives on the client's event loop.
 final class ProxyExchange {
-    enum Phase {
+    enum Phase: Equatable {
         case connecting
         /// Request head written; the request body may still be streaming.
         case forwarding
         /// Response head sent to the client; its body is streaming.
         case responding
+        /// The upstream answered 101: the splice happens at the end of that response.
+        case upgrading(HTTPResponseHead)
         case finished
     }
 
@@ -112,7 +114,6 @@ final class ProxyExchange {
         connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
         needsFlush = true
         if phase == .forwarding { armReadTimeout() }
-        if !connection.channel.isWritable { front.pauseReading() }
     }
 
     func requestEnd() {
@@ -151,11 +152,8 @@ final class ProxyExchange {
                 return
             }
             cancelReadTimeout()
-            phase = .finished
-            self.connection = nil
-            connection.handler.exchange = nil
-            front.startTunnel(ctx, response: HeaderRules.clientResponseHead(head, ctx: ctx, websocket: true),
-                              upstream: connection, route: route)
+            phase = .upgrading(head)
+            _ = connection
             return
         }
         upstreamKeepAlive = head.isKeepAlive
@@ -167,8 +165,9 @@ final class ProxyExchange {
     func upstreamBody(_ body: ByteBuffer) {
         guard phase == .responding else { return }
         armReadTimeout()
+        // Back-pressure follows the client's writability events (clientWritabilityChanged): pausing on
+        // a polled `isWritable` here could miss the event that resumes.
         front.writeResponseBody(body)
-        if !front.isWritable { connection?.handler.pauseReading() }
     }
 
     func upstreamReadComplete() {
@@ -177,10 +176,26 @@ final class ProxyExchange {
 
     func clientWritabilityChanged(_ writable: Bool) {
         guard phase == .responding, let connection else { return }
-        if writable { connection.handler.resumeReading() } else { front.flush(); connection.handler.pauseReading() }
+        if writable {
+            connection.handler.resumeReading()
+        } else {
+            // Pause before flushing: the flush can make the channel writable again at once, and
+            // that event (delivered inside the flush) must find the upstream already paused.
+            connection.handler.pauseReading()
+            front.flush()
+        }
     }
 
     func upstreamEnd() {
+        if case .upgrading(let head) = phase, let connection {
+            // The decoder has delivered all of the 101 response: from here on, bytes are frames.
+            phase = .finished
+            self.connection = nil
+            connection.handler.exchange = nil
+            front.startTunnel(ctx, response: HeaderRules.clientResponseHead(head, ctx: ctx, websocket: true),
+                              upstream: connection, route: route)
+            return
+        }
         guard phase == .responding else { return }
         cancelReadTimeout()
         phase = .finished
@@ -199,6 +214,7 @@ final class ProxyExchange {
 
     /// The upstream connection closed or failed.
     func upstreamClosed(error: Error?) {
+        if case .upgrading = phase { phase = .forwarding }
         guard phase == .forwarding || phase == .responding else { return }
         cancelReadTimeout()
         let reused = connection?.reused ?? false
@@ -267,7 +283,7 @@ final class ProxyExchange {
             connection?.channel.close(promise: nil)
             connection = nil
             front.abortConnection()
-        case .connecting, .finished:
+        case .connecting, .finished, .upgrading:
             break
         }
     }

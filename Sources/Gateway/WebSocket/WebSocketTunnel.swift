@@ -25,6 +25,7 @@ enum WebSocketTunnel {
             try up.addHandler(upstreamGlue)
             up.removeHandler(try up.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
             up.removeHandler(try up.handler(type: HTTPRequestEncoder.self), promise: nil)
+            if let validator = try? up.handler(type: NIOHTTPRequestHeadersValidator.self) { up.removeHandler(validator, promise: nil) }
 
             let down = client.pipeline.syncOperations
             try down.addHandler(IdleStateHandler(allTimeout: .nanoseconds(Int64(idleTimeout * 1e9))))
@@ -33,12 +34,16 @@ enum WebSocketTunnel {
             down.removeHandler(try down.handler(type: HTTPServerPipelineHandler.self), promise: nil)
             down.removeHandler(try down.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
             down.removeHandler(try down.handler(type: HTTPResponseEncoder.self), promise: nil)
+            if let validator = try? down.handler(type: NIOHTTPResponseHeadersValidator.self) { down.removeHandler(validator, promise: nil) }
         } catch {
             core.logger.error("could not splice the WebSocket connections", metadata: ["error": "\(error)"])
             client.close(promise: nil)
             upstream.channel.close(promise: nil)
             return
         }
+        // The front handler held back reads while the upgrade was decided: start both directions.
+        client.read()
+        upstream.channel.read()
         if let expiresAt {
             let delay = max(0, expiresAt - Date().timeIntervalSince1970)
             let closing = client.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(delay * 1e9))) {
