@@ -242,6 +242,16 @@ class Gateway:
             time.sleep(0.05)
         raise RuntimeError(f"gateway not ready:\n{requests.get(self.admin + '/readyz').text}\n{self.output()}")
 
+    def wait_ready_status(self, status: int, timeout=10):
+        """Waits until the keys are fetched (status shows the issuer usable), then expects /readyz to answer `status`."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            issuers = requests.get(self.admin + "/v1/status", timeout=2).json()["issuers"]
+            if all(i["usable"] for i in issuers):
+                break
+            time.sleep(0.05)
+        assert requests.get(self.admin + "/readyz", timeout=2).status_code == status
+
     def output(self) -> str:
         if not self.log.closed:
             self.log.flush()
