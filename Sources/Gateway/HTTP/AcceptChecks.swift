@@ -36,10 +36,19 @@ enum AcceptChecks {
             }
             if Set(values).count > 1 { return "conflicting Content-Length values" }
         }
+        if head.method == .TRACE && (!transferEncodings.isEmpty || !lengths.isEmpty) {
+            return "TRACE must not have a body"
+        }
         if hosts.count > 1 { return "more than one Host header" }
         if hosts.isEmpty && head.version.minor == 1 { return "the Host header is missing" }
         if let host = hosts.first, !isValidHost(host) { return "invalid Host header" }
         return nil
+    }
+
+    /// The declared body length (identical duplicates and lists were accepted as one value).
+    static func contentLength(_ lengths: [String]) -> Int64? {
+        guard let first = lengths.first?.split(separator: ",").first else { return nil }
+        return Int64(first.trimmingCharacters(in: .whitespaces))
     }
 
     /// Request line and header lines as sent (approximately: name, value, ": " and CRLF).

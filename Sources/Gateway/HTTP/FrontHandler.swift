@@ -139,8 +139,8 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let lengths = head.headers["content-length"]
         let ctx = RequestContext(head: head, config: config, requestID: requestID,
                                  target: NormalizedTarget(path: "/", segments: [], query: nil), sourceIP: sourceIP,
-                                 host: hosts.first, contentLength: lengths.first.flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) },
-                                 hasBody: !transferEncodings.isEmpty || (lengths.first.flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) } ?? 0) > 0)
+                                 host: hosts.first, contentLength: AcceptChecks.contentLength(lengths),
+                                 hasBody: !transferEncodings.isEmpty || (AcceptChecks.contentLength(lengths) ?? 0) > 0)
         state = .active(ctx, nil)
 
         // Phase 1: accept.
@@ -342,7 +342,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         headers.add(name: "Cache-Control", value: "no-store")
         for (name, value) in error.headers { headers.add(name: name, value: value) }
         if let decision = ctx.decision, !decision.allow {
-            for (name, value) in decision.headers where HeaderRules.isSafeValue(value) && HeaderRules.isSafeValue(name) {
+            for (name, value) in decision.headers where HeaderRules.isPolicySettable(name) && HeaderRules.isSafeValue(value) {
                 headers.add(name: name, value: value)
             }
         }

@@ -22,7 +22,7 @@ enum PolicyInput {
             (.string("route"), .string(route.id)),
             (.string("method"), .string(context.method)),
             (.string("scheme"), .string(context.scheme)),
-            (.string("host"), .string(context.host ?? "")),
+            (.string("host"), .string(hostWithoutPort(context.host))),
             (.string("path"), .string(context.target.path)),
             (.string("path_segments"), .array(context.target.segments.map(Value.string))),
             (.string("query"), queryValue(context.target.query)),
@@ -37,6 +37,14 @@ enum PolicyInput {
             ]))))
         }
         return .object(RegoObject(pairs: members))
+    }
+
+    /// `api.local:8080` → `api.local`; `[::1]:80` → `[::1]` (DESIGN.md's input shows the name only).
+    static func hostWithoutPort(_ host: String?) -> String {
+        guard let host else { return "" }
+        if host.hasPrefix("[") { return host.firstIndex(of: "]").map { String(host[...$0]) } ?? host }
+        if let colon = host.lastIndex(of: ":") { return String(host[..<colon]) }
+        return host
     }
 
     /// `a=1&a=2&b` → {"a": ["1", "2"], "b": [""]}, decoded as HTML forms are (`+` is a space).

@@ -46,14 +46,14 @@ public enum PathNormalizer {
                 utf8 = Substring("/").utf8[...]
             }
         }
+        // A fragment ends the target (a "?" after "#" starts no query).
+        if let hash = utf8.firstIndex(of: UInt8(ascii: "#")) { utf8 = utf8[..<hash] }
         var rawPath = utf8
         var query: String? = nil
         if let q = utf8.firstIndex(of: UInt8(ascii: "?")) {
             rawPath = utf8[..<q]
             query = String(Substring(utf8[utf8.index(after: q)...]))
         }
-        if let hash = rawPath.firstIndex(of: UInt8(ascii: "#")) { rawPath = rawPath[..<hash] }
-        if let q = query, let hash = q.firstIndex(of: "#") { query = String(q[..<hash]) }
 
         var segments: [String] = []
         var current: [UInt8] = []

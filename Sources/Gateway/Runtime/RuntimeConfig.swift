@@ -119,11 +119,16 @@ final class RuntimeRoute: Sendable {
         pathMatches.contains { $0.matches(path, segments: segments) }
     }
 
-    /// Round-robin over the upstreams, starting after `attempt` for retries.
-    func upstream(attempt: Int) -> UpstreamTarget {
-        if upstreams.count == 1 { return upstreams[0] }
-        let n = attempt == 0 ? nextUpstream.loadThenWrappingIncrement(ordering: .relaxed) : nextUpstream.load(ordering: .relaxed) + attempt
-        return upstreams[(n % upstreams.count + upstreams.count) % upstreams.count]
+    /// The first upstream of a request, round-robin: an index for `upstream(start:attempt:)`.
+    func firstUpstreamIndex() -> Int {
+        upstreams.count == 1 ? 0 : nextUpstream.loadThenWrappingIncrement(ordering: .relaxed)
+    }
+
+    /// Attempt `attempt` of a request that started at `start`: each retry goes to the next
+    /// upstream, so the retries of one request visit every upstream once before repeating.
+    func upstream(start: Int, attempt: Int) -> UpstreamTarget {
+        let count = upstreams.count
+        return upstreams[((start % count) + count + attempt % count) % count]
     }
 
     /// The path sent upstream: `strip_prefix` removed (segment-wise), the upstream's base prepended.

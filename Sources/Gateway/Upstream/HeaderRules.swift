@@ -8,16 +8,39 @@ enum HeaderRules {
         "proxy-authenticate", "proxy-authorization",
     ]
 
-    /// Header names listed in `Connection` (they are hop-by-hop too).
+    /// Never removed because `Connection` names them: the message's framing and target.
+    static let protectedFromConnection: Set<String> = ["content-length", "host"]
+
+    /// Proxy-override headers some frameworks trust (a client IP, a rewritten path): from a peer
+    /// that is not a trusted proxy they would let the client say what the policy never checked.
+    static let untrustedOverrides: Set<String> = ["x-real-ip", "x-original-url", "x-rewrite-url", "x-original-uri", "x-client-ip", "true-client-ip"]
+
+    /// Header names listed in `Connection` (they are hop-by-hop too), except the protected ones.
     static func connectionTokens(_ headers: HTTPHeaders) -> Set<String> {
         var tokens = Set<String>()
         for value in headers["connection"] {
             for token in value.split(separator: ",") {
                 let t = token.trimmingCharacters(in: .whitespaces).lowercased()
-                if !t.isEmpty { tokens.insert(t) }
+                if !t.isEmpty && !protectedFromConnection.contains(t) { tokens.insert(t) }
             }
         }
         return tokens
+    }
+
+    /// A header a policy decision may add: a valid token, not framing, hop-by-hop or the gateway's own.
+    static func isPolicySettable(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        let reserved: Set<String> = ["content-length", "content-type", "x-request-id", "x-process-time", "www-authenticate", "date", "server"]
+        return !name.isEmpty && name.utf8.allSatisfy { isTokenByte($0) } && !hopByHop.contains(lower) && !reserved.contains(lower)
+    }
+
+    static func isTokenByte(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return "!#$%&'*+-.^_`|~".utf8.contains(b)
+        }
     }
 
     /// A value safe to put in a header: no CR, LF, NUL or other control byte except tab.
@@ -35,10 +58,20 @@ enum HeaderRules {
         var forwardedFor: String?
         var forwardedProto: String?
         var forwardedHost: String?
+        var contentLengthSent = false
         for (name, value) in incoming {
             let lower = name.lowercased()
-            if hopByHop.contains(lower) || tokens.contains(lower) || ctx.config.identityHeaderNames.contains(lower) { continue }
+            if hopByHop.contains(lower) || tokens.contains(lower) { continue }
+            // `X_Auth_Subject` reaches CGI-style upstreams as the same variable as `X-Auth-Subject`.
+            let dashed = lower.contains("_") ? lower.replacingOccurrences(of: "_", with: "-") : lower
+            if ctx.config.identityHeaderNames.contains(dashed) { continue }
+            if !trusted && untrustedOverrides.contains(dashed) { continue }
             switch lower {
+            case "content-length":
+                // Accept checks allowed only identical values: exactly one goes upstream.
+                if contentLengthSent { continue }
+                contentLengthSent = true
+                if let length = ctx.contentLength { headers.add(name: name, value: String(length)); continue }
             case "x-forwarded-for":
                 if trusted { forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value }
                 continue

@@ -26,6 +26,7 @@ final class ProxyExchange {
     private let metrics: GatewayMetrics
     private(set) var phase = Phase.connecting
     private var attempt = 0
+    private lazy var firstUpstream = route.firstUpstreamIndex()
     private var connection: UpstreamConnection?
     private var requestEndSent = false
     private var upstreamKeepAlive = true
@@ -52,7 +53,7 @@ final class ProxyExchange {
     }
 
     private func connect() {
-        let target = route.upstream(attempt: attempt)
+        let target = route.upstream(start: firstUpstream, attempt: attempt)
         pool.acquire(target, connectTimeout: .nanoseconds(Int64(route.connectTimeout * 1e9))).assumeIsolated().whenComplete { [self] result in
             switch result {
             case .success(let connection): attach(connection, target: target)
