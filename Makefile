@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN := .build/debug/portcullis
 OPA_CASES ?= ../shared/opa-cases
 
-.PHONY: all deps build test unit e2e conformance demo bench clean
+.PHONY: all deps build test unit e2e conformance demo bench bench-gateway clean
 
 all: build
 
@@ -54,6 +54,13 @@ bench: deps
 	.build/release/JOSEBench
 	$(SWIFT) build -c release --product RegoBench -Xswiftc -no-whole-module-optimization
 	bench/rego-bench.sh
+	$(MAKE) bench-gateway
+
+# Gateway throughput and latency against nginx and HAProxy (wrk, one worker each): docs/PERFORMANCE.md.
+bench-gateway: deps
+	scripts/install-deps.sh wrk nginx haproxy
+	$(SWIFT) build -c release --product portcullis
+	python3 bench/gateway_bench.py --binary .build/release/portcullis
 
 clean:
 	rm -rf .build

@@ -473,3 +473,34 @@ def test_sigterm_lets_in_flight_requests_finish(issuer, upstream, ws_echo, tmp_p
     with pytest.raises(requests.ConnectionError):
         requests.get(g.base + "/auth/x", timeout=2)
     g.close()
+
+
+def test_tunnel_idle_timeout_and_close_on_token_expiry(issuer, upstream, ws_echo, tmp_path):
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    text = config_text(issuer, upstream, ws_echo).replace(
+        "websocket: {token_query: access_token}",
+        "websocket: {token_query: access_token, idle_timeout: 1s, close_on_token_expiry: true}")
+    g = Gateway(binary_path(), tmp_path, text)
+    try:
+        url = f"ws://127.0.0.1:{g.port}/ws/room-1"
+        # Idle: no frame either way for idle_timeout closes the tunnel.
+        with connect(url, additional_headers=auth(issuer.token(["viewer"]))) as ws:
+            ws.send("x")
+            assert ws.recv(timeout=5) == "x"
+            started = time.time()
+            with pytest.raises(ConnectionClosed):
+                ws.recv(timeout=5)
+            assert 0.8 < time.time() - started < 3
+        # Token expiry: traffic keeps the tunnel busy, the expiry still closes it with 1008.
+        with connect(url, additional_headers=auth(issuer.token(["viewer"], lifetime=2))) as ws:
+            deadline = time.time() + 6
+            with pytest.raises(ConnectionClosed) as closed:
+                while time.time() < deadline:
+                    ws.send("ping")
+                    ws.recv(timeout=2)
+                    time.sleep(0.2)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    finally:
+        g.close()

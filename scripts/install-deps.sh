@@ -21,7 +21,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import pytest, requests, cryptography, joserfc, websockets' 2>/dev/null; then
+if ! python3 -c 'import pytest, requests, cryptography, joserfc, websockets, prometheus_client' 2>/dev/null; then
   echo "install-deps: installing Python test packages (pip)"
   python3 -m pip install -q --disable-pip-version-check -r e2e/requirements.txt
 fi
