@@ -80,13 +80,15 @@ def main():
     ap.add_argument("--binary", default=str(ROOT / ".build" / "release" / "portcullis"))
     ap.add_argument("--duration", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--profile", type=float, default=0,
+                    help="instead of the table: load the gateway for this many seconds under `perf record -g` (perf.data in the current directory)")
     args = ap.parse_args()
 
     for tool in ("wrk", "nginx", "haproxy"):
         if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
             print(f"gateway-bench: {tool} is missing (apt-get install -y wrk nginx-light haproxy)", file=sys.stderr)
             return 2
-    binary = Path(args.binary)
+    binary = Path(args.binary).resolve()
     if not binary.exists():
         print(f"gateway-bench: {binary} not found: swift build -c release --product portcullis", file=sys.stderr)
         return 2
@@ -180,6 +182,15 @@ routes:
         headers = {"Authorization": f"Bearer {token}"}
         check = urllib.request.Request(f"http://127.0.0.1:{gw_port}{path}", headers=headers)
         assert urllib.request.urlopen(check).status == 200, "the gateway must allow the bench request"
+
+        if args.profile:
+            load = subprocess.Popen(["wrk", "-t1", "-c64", f"-d{int(args.profile)}s", "-H", f"Authorization: Bearer {token}",
+                                     f"http://127.0.0.1:{gw_port}{path}"], stdout=subprocess.DEVNULL)
+            subprocess.run(["perf", "record", "-g", "-p", str(gateway.pid), "-o", "perf.data", "--", "sleep", str(int(args.profile) - 1)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            load.wait()
+            print("perf.data written: perf report --no-children --sort symbol")
+            return 0
 
         targets = {
             "upstream direct": f"http://127.0.0.1:{up_port}{path}",

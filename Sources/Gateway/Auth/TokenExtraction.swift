@@ -14,15 +14,15 @@ enum TokenExtraction {
         let authorizations = ctx.head.headers["authorization"]
         if authorizations.count > 1 { return .malformed("more than one Authorization header") }
         if let header = authorizations.first {
-            let trimmed = header.trimmingCharacters(in: .whitespaces)
-            guard let space = trimmed.firstIndex(of: " ") else {
-                return trimmed.lowercased() == "bearer" ? .malformed("the Bearer credentials are empty") : .none
+            let trimmed = header.trimmingOWS()
+            guard let space = trimmed.utf8.firstIndex(where: { $0 == 0x20 || $0 == 0x09 }) else {
+                return trimmed.equalsIgnoringASCIICase("bearer") ? .malformed("the Bearer credentials are empty") : .none
             }
             // Another scheme (Basic, ...) is not ours: treated as no bearer token.
-            guard trimmed[..<space].lowercased() == "bearer" else { return .none }
-            let token = trimmed[space...].trimmingCharacters(in: .whitespaces)
+            guard Substring(trimmed.utf8[..<space]).equalsIgnoringASCIICase("bearer") else { return .none }
+            let token = Substring(trimmed.utf8[space...]).trimmingOWS()
             guard !token.isEmpty else { return .malformed("the Bearer credentials are empty") }
-            return .token(token)
+            return .token(String(token))
         }
         guard let websocket else { return .none }
         if let parameter = websocket.tokenQuery, let query = ctx.target.query {
@@ -38,7 +38,7 @@ enum TokenExtraction {
         if let cookieName = websocket.tokenCookie {
             for header in ctx.head.headers["cookie"] {
                 for cookie in header.split(separator: ";") {
-                    let parts = cookie.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                    let parts = cookie.trimmingOWS().split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                     if parts.count == 2, parts[0] == cookieName {
                         ctx.tokenCookie = cookieName
                         return parts[1].isEmpty ? .malformed("the \(cookieName) cookie is empty") : .token(String(parts[1]))

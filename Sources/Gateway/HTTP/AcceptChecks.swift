@@ -25,12 +25,12 @@ enum AcceptChecks {
         }
         if !transferEncodings.isEmpty {
             if head.version.minor == 0 { return "Transfer-Encoding is not allowed in HTTP/1.0" }
-            let codings = transferEncodings.flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            let codings = transferEncodings.flatMap { $0.split(separator: ",") }.map { $0.trimmingOWS().lowercased() }
             if codings != ["chunked"] { return "only Transfer-Encoding: chunked is supported" }
         }
         if !lengths.isEmpty {
             let values = lengths.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
-                .map { $0.trimmingCharacters(in: .whitespaces) }
+                .map { $0.trimmingOWS() }
             guard values.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 18 && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }) else {
                 return "invalid Content-Length"
             }
@@ -48,7 +48,7 @@ enum AcceptChecks {
     /// The declared body length (identical duplicates and lists were accepted as one value).
     static func contentLength(_ lengths: [String]) -> Int64? {
         guard let first = lengths.first?.split(separator: ",").first else { return nil }
-        return Int64(first.trimmingCharacters(in: .whitespaces))
+        return Int64(first.trimmingOWS())
     }
 
     /// Request line and header lines as sent (approximately: name, value, ": " and CRLF).
@@ -68,7 +68,7 @@ enum AcceptChecks {
 
     static func isWebSocketUpgrade(_ head: HTTPRequestHead) -> Bool {
         guard head.method == .GET else { return false }
-        let upgrade = head.headers["upgrade"].contains { $0.lowercased().split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == "websocket" } }
+        let upgrade = head.headers["upgrade"].contains { $0.lowercased().split(separator: ",").contains { $0.trimmingOWS() == "websocket" } }
         return upgrade && HeaderRules.connectionTokens(head.headers).contains("upgrade")
     }
 }

@@ -130,7 +130,6 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func begin(_ head: HTTPRequestHead) {
-        pauseReading()
         let config = core.config
         // Phase 2 first so that every answer, even a 400, carries the request id.
         let requestID = RequestID.accept(head.headers["x-request-id"].first) ?? RequestID.mint()
@@ -142,6 +141,9 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
                                  host: hosts.first, contentLength: AcceptChecks.contentLength(lengths),
                                  hasBody: !transferEncodings.isEmpty || (AcceptChecks.contentLength(lengths) ?? 0) > 0)
         state = .active(ctx, nil)
+        // A body is held back until the upstream can take it (a request without one needs no
+        // pause: the pipeline handler keeps any next request until this response ends).
+        if ctx.hasBody { pauseReading() }
 
         // Phase 1: accept.
         if let problem = AcceptChecks.problem(head, transferEncodings: transferEncodings, lengths: lengths, hosts: hosts,

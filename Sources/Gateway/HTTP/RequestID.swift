@@ -1,3 +1,5 @@
+import Atomics
+
 /// `X-Request-ID` (DESIGN.md phase 2): a well-formed incoming id is kept, else one is minted.
 enum RequestID {
     /// 1 to 128 visible ASCII characters (0x21–0x7E), else nil.
@@ -7,10 +9,27 @@ enum RequestID {
         return value
     }
 
-    /// 32 lower-case hex digits from the system's random generator.
-    static func mint() -> String {
+    /// A per-process random value: ids differ between processes and restarts without a
+    /// `getrandom` call per request. (Request ids are correlation ids, not secrets: a client may
+    /// send its own.)
+    private static let key: (UInt64, UInt64) = {
         var generator = SystemRandomNumberGenerator()
-        let a = generator.next() as UInt64, b = generator.next() as UInt64
+        return (generator.next(), generator.next())
+    }()
+    private static let counter = ManagedAtomic<UInt64>(0)
+
+    /// SplitMix64's finalizer: a bijection, so distinct inputs give distinct outputs.
+    @inline(__always) private static func mix(_ value: UInt64) -> UInt64 {
+        var z = value
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+
+    /// 32 lower-case hex digits, unique within the process (a counter through a keyed bijection).
+    static func mint() -> String {
+        let n = counter.wrappingIncrementThenLoad(ordering: .relaxed)
+        let a = mix(n ^ key.0), b = mix(a ^ key.1)
         var bytes = [UInt8](repeating: 0, count: 32)
         let digits: [UInt8] = Array("0123456789abcdef".utf8)
         for i in 0..<16 {

@@ -20,7 +20,7 @@ enum HeaderRules {
         var tokens = Set<String>()
         for value in headers["connection"] {
             for token in value.split(separator: ",") {
-                let t = token.trimmingCharacters(in: .whitespaces).lowercased()
+                let t = token.trimmingOWS().lowercased()
                 if !t.isEmpty && !protectedFromConnection.contains(t) { tokens.insert(t) }
             }
         }
@@ -88,9 +88,9 @@ enum HeaderRules {
             case "cookie":
                 if let cookie = ctx.tokenCookie {
                     let kept = value.split(separator: ";").filter {
-                        !$0.trimmingCharacters(in: .whitespaces).hasPrefix(cookie + "=")
+                        !$0.trimmingOWS().hasPrefix(cookie + "=")
                     }.joined(separator: ";")
-                    if !kept.trimmingCharacters(in: .whitespaces).isEmpty { headers.add(name: name, value: kept) }
+                    if !kept.trimmingOWS().isEmpty { headers.add(name: name, value: kept) }
                     continue
                 }
             default:

@@ -31,6 +31,7 @@ final class ProxyExchange {
     private var requestEndSent = false
     private var upstreamKeepAlive = true
     private var readTimeout: Scheduled<Void>?
+    private var lastActivity = NIODeadline.now()
     private var upstreamStart: NIODeadline = .now()
     private var needsFlush = false
 
@@ -259,11 +260,22 @@ final class ProxyExchange {
 
     // MARK: timeouts
 
+    /// Notes activity; one timer per exchange checks the deadline when it fires and re-arms for
+    /// what is left (scheduling a task on every body part would cost more than the part).
     private func armReadTimeout() {
-        readTimeout?.cancel()
-        let loop = pool.eventLoop
-        readTimeout = loop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(route.readTimeout * 1e9))) { [weak self] in
-            self?.readTimedOut()
+        let now = NIODeadline.now()
+        lastActivity = now
+        guard readTimeout == nil else { return }
+        schedule(in: .nanoseconds(Int64(route.readTimeout * 1e9)))
+    }
+
+    private func schedule(in delay: TimeAmount) {
+        readTimeout = pool.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
+            guard let self else { return }
+            self.readTimeout = nil
+            let timeout = TimeAmount.nanoseconds(Int64(self.route.readTimeout * 1e9))
+            let idle = NIODeadline.now() - self.lastActivity
+            if idle < timeout { self.schedule(in: timeout - idle) } else { self.readTimedOut() }
         }
     }
 
@@ -273,7 +285,6 @@ final class ProxyExchange {
     }
 
     private func readTimedOut() {
-        readTimeout = nil
         switch phase {
         case .forwarding:
             fail(GatewayError(status: .gatewayTimeout, code: .upstreamTimeout,
