@@ -1,15 +1,30 @@
 import Foundation
 
-/// Local variables of one rule or query evaluation, by slot.
-final class Frame {
-    var slots: [Value?]
-    init(size: Int) { slots = Array(repeating: nil, count: size) }
+/// Local variables of one rule or query evaluation, by slot: a window of the evaluator's slot
+/// stack (`Evaluator.pushFrame`), valid until it is popped. A trivial value: no allocation and
+/// no reference counting per rule or function evaluation.
+struct Frame {
+    let slots: UnsafeMutablePointer<Value?>
 }
 
-/// Memoised rule values for one `with` context.
+/// Memoised rule values for one `with` context, by `RuleNode.index`.
 final class RuleCache {
-    var values: [ObjectIdentifier: Value?] = [:]
-    var inProgress: Set<ObjectIdentifier> = []
+    enum Entry {
+        case empty
+        case inProgress
+        case done(Value?)
+    }
+    let entries: UnsafeMutablePointer<Entry>
+    let count: Int
+    init(count: Int) {
+        self.count = count
+        entries = .allocate(capacity: max(count, 1))
+        entries.initialize(repeating: .empty, count: max(count, 1))
+    }
+    deinit {
+        entries.deinitialize(count: max(count, 1))
+        entries.deallocate()
+    }
 }
 
 /// Options for one evaluation.
@@ -30,18 +45,36 @@ typealias Cont = () throws -> Bool
 typealias VCont = (Value) throws -> Bool
 
 /// The top-down evaluator: continuation-passing over compiled bodies with backtracking. A
-/// continuation returns `true` to stop the enumeration early. One instance per query; the
-/// compiled policy it reads is shared and never mutated.
+/// continuation returns `true` to stop the enumeration early. One instance per query, used by
+/// one thread; the compiled policy it reads is shared and never mutated.
+///
+/// Rules, functions and queries run through their plans (`Plan.swift`, `PlanEval.swift`); the
+/// term-level code below is the general path that plans fall back to for rare shapes.
+///
+/// The mutable state is `@exclusivity(unchecked)`: an evaluator is confined to one thread and its
+/// code never holds an inout access to one of these properties across a call that could touch the
+/// same property, so the dynamic exclusivity checks (about 10 % of evaluation time) buy nothing.
 final class Evaluator {
     let policy: CompiledPolicy
     let ctx: BuiltinContext
     let strict: Bool
     let maxSteps: Int
-    var steps = 0
-    var input: Value?
-    var dataOverrides: [([String], Value)] = []
-    var functionOverrides: [String: WithReplacement] = [:]
-    var cache = RuleCache()
+    @exclusivity(unchecked) var steps = 0
+    @exclusivity(unchecked) var input: Value?
+    @exclusivity(unchecked) var dataOverrides: [([String], Value)] = []
+    @exclusivity(unchecked) var functionOverrides: [String: WithReplacement] = [:]
+    @exclusivity(unchecked) var cache: RuleCache
+
+    // Slot stack: frames are windows of fixed chunks (a chunk never moves, so a frame stays valid
+    // while newer frames live in newer chunks). Every slot not in use is nil.
+    @exclusivity(unchecked) var chunks: [(base: UnsafeMutablePointer<Value?>, capacity: Int)] = []
+    @exclusivity(unchecked) var chunkIndex = 0
+    @exclusivity(unchecked) var chunkTop = 0
+
+    // Trail: the slots bound by plans (`bind`), undone in reverse order on backtracking.
+    @exclusivity(unchecked) var trail: UnsafeMutablePointer<UnsafeMutablePointer<Value?>>
+    @exclusivity(unchecked) var trailTop = 0
+    @exclusivity(unchecked) var trailCapacity = 64
 
     enum WithReplacement {
         case value(Value)
@@ -56,12 +89,92 @@ final class Evaluator {
         let now = options.nowNs ?? Int64(Date().timeIntervalSince1970 * 1e9)
         self.ctx = BuiltinContext(nowNs: now, precompiledRegex: policy.regexes)
         self.ctx.printSink = options.printSink
+        self.cache = RuleCache(count: policy.nodeCount)
+        trail = .allocate(capacity: 64)
+        let first = UnsafeMutablePointer<Value?>.allocate(capacity: 128)
+        first.initialize(repeating: nil, count: 128)
+        chunks.append((first, 128))
+    }
+
+    deinit {
+        for c in chunks { c.base.deinitialize(count: c.capacity); c.base.deallocate() }
+        trail.deallocate()
     }
 
     @inline(__always) func step() throws {
-        steps += 1
-        if steps > maxSteps {
-            throw RegoError(code: .evalLimit, message: "evaluation exceeded the limit of \(maxSteps) steps")
+        steps &+= 1
+        if steps > maxSteps { try stepLimitExceeded() }
+    }
+
+    @inline(never) func stepLimitExceeded() throws {
+        throw RegoError(code: .evalLimit, message: "evaluation exceeded the limit of \(maxSteps) steps")
+    }
+
+    // MARK: frames
+    /// A frame of `size` nil slots on top of the slot stack; `popFrame` with the returned mark.
+    @inline(__always) func pushFrame(_ size: Int) -> (Frame, mark: (Int, Int)) {
+        let mark = (chunkIndex, chunkTop)
+        let c = chunks[chunkIndex]
+        if chunkTop + size <= c.capacity {
+            let f = Frame(slots: c.base + chunkTop)
+            chunkTop += size
+            return (f, mark)
+        }
+        return (pushFrameSlow(size), mark)
+    }
+
+    @inline(never) func pushFrameSlow(_ size: Int) -> Frame {
+        chunkIndex += 1
+        if chunkIndex == chunks.count || chunks[chunkIndex].capacity < size {
+            let cap = max(size, 256)
+            let p = UnsafeMutablePointer<Value?>.allocate(capacity: cap)
+            p.initialize(repeating: nil, count: cap)
+            if chunkIndex == chunks.count { chunks.append((p, cap)) } else {
+                let old = chunks[chunkIndex]
+                old.base.deinitialize(count: old.capacity); old.base.deallocate()
+                chunks[chunkIndex] = (p, cap)
+            }
+        }
+        chunkTop = size
+        return Frame(slots: chunks[chunkIndex].base)
+    }
+
+    /// Pops the frame pushed with `mark`; its slots become nil again.
+    @inline(__always) func popFrame(_ f: Frame, _ size: Int, _ mark: (Int, Int)) {
+        for i in 0..<size where f.slots[i] != nil { f.slots[i] = nil }
+        chunkIndex = mark.0
+        chunkTop = mark.1
+    }
+
+    /// Runs `body` with a fresh frame of `size` slots.
+    @inline(__always) func withFrame<R>(_ size: Int, _ body: (Frame) throws -> R) rethrows -> R {
+        let (f, mark) = pushFrame(size)
+        defer { popFrame(f, size, mark) }
+        return try body(f)
+    }
+
+    // MARK: trail
+    /// Binds an unbound slot; the binding lasts until the trail is undone past it.
+    @inline(__always) func bind(_ slot: UnsafeMutablePointer<Value?>, _ v: Value) {
+        slot.pointee = v
+        if trailTop == trailCapacity { growTrail() }
+        trail[trailTop] = slot
+        trailTop &+= 1
+    }
+
+    @inline(never) func growTrail() {
+        let n = UnsafeMutablePointer<UnsafeMutablePointer<Value?>>.allocate(capacity: trailCapacity * 2)
+        n.moveInitialize(from: trail, count: trailTop)
+        trail.deallocate()
+        trail = n
+        trailCapacity *= 2
+    }
+
+    /// Unbinds every slot bound since `mark` (a former `trailTop`).
+    @inline(__always) func undo(_ mark: Int) {
+        while trailTop > mark {
+            trailTop &-= 1
+            trail[trailTop].pointee = nil
         }
     }
 
