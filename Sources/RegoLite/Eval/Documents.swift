@@ -260,34 +260,33 @@ extension Evaluator {
         let size = r.frameSize
         let (f, frameMark) = pushFrame(size)
         defer { popFrame(f, size, frameMark) }
-        var produced = false
-        func run(_ br: RulePlan.Branch) throws {
-            _ = try self.runBody(br.body, 0, f) {
-                guard let v = try br.value.eval(self, f) else { return false }
-                produced = true
-                try emit(v)
-                return br.constant
-            }
-        }
-        func all() throws -> Bool {
-            try run(plan.main)
-            if !produced {
-                for e in plan.elses {
-                    try run(e)
-                    if produced { break }
-                }
-            }
-            return false
-        }
-        guard let args else { _ = try all(); return }
+        guard let args else { try runBranches(plan, f, emit); return }
         if let patterns = plan.args {
             let mark = trailTop
             defer { undo(mark) }
             for i in 0..<patterns.count { guard try unifyPattern(patterns[i], args[i], f) else { return } }
-            _ = try all()
+            try runBranches(plan, f, emit)
         } else {
-            _ = try unifyList(r.args, args, 0, f, { try all() })
+            _ = try unifyList(r.args, args, 0, f) { try self.runBranches(plan, f, emit); return false }
         }
+    }
+
+    /// The main body, then the `else` bodies in order until one produces a value.
+    func runBranches(_ plan: RulePlan, _ f: Frame, _ emit: (Value) throws -> Void) throws {
+        if try runBranch(plan.main, f, emit) { return }
+        for e in plan.elses { if try runBranch(e, f, emit) { return } }
+    }
+
+    /// Every value of one body (the first only when the value is constant); whether any.
+    func runBranch(_ br: RulePlan.Branch, _ f: Frame, _ emit: (Value) throws -> Void) throws -> Bool {
+        var produced = false
+        _ = try runBody(br.body, 0, f) {
+            guard let v = try br.value.eval(self, f) else { return false }
+            produced = true
+            try emit(v)
+            return br.constant
+        }
+        return produced
     }
 
     /// The value of a default rule or function.

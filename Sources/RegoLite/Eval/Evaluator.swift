@@ -17,12 +17,13 @@ final class RuleCache {
     let entries: UnsafeMutablePointer<Entry>
     let count: Int
     init(count: Int) {
-        self.count = count
-        entries = .allocate(capacity: max(count, 1))
-        entries.initialize(repeating: .empty, count: max(count, 1))
+        self.count = max(count, 1)
+        entries = .allocate(capacity: self.count)
+        // Element by element: `initialize(repeating:count:)` goes through value witnesses.
+        for i in 0..<self.count { (entries + i).initialize(to: .empty) }
     }
     deinit {
-        entries.deinitialize(count: max(count, 1))
+        for i in 0..<count { if case .done = entries[i] { (entries + i).deinitialize(count: 1) } }
         entries.deallocate()
     }
 }
@@ -66,15 +67,16 @@ final class Evaluator {
     @exclusivity(unchecked) var cache: RuleCache
 
     // Slot stack: frames are windows of fixed chunks (a chunk never moves, so a frame stays valid
-    // while newer frames live in newer chunks). Every slot not in use is nil.
-    @exclusivity(unchecked) var chunks: [(base: UnsafeMutablePointer<Value?>, capacity: Int)] = []
+    // while newer frames live in newer chunks). Slots below a chunk's `initialized` mark are
+    // initialized, and nil whenever no frame holds them.
+    @exclusivity(unchecked) var chunks: [(base: UnsafeMutablePointer<Value?>, capacity: Int, initialized: Int)] = []
     @exclusivity(unchecked) var chunkIndex = 0
     @exclusivity(unchecked) var chunkTop = 0
 
     // Trail: the slots bound by plans (`bind`), undone in reverse order on backtracking.
     @exclusivity(unchecked) var trail: UnsafeMutablePointer<UnsafeMutablePointer<Value?>>
     @exclusivity(unchecked) var trailTop = 0
-    @exclusivity(unchecked) var trailCapacity = 64
+    @exclusivity(unchecked) var trailCapacity = 32
 
     enum WithReplacement {
         case value(Value)
@@ -90,14 +92,16 @@ final class Evaluator {
         self.ctx = BuiltinContext(nowNs: now, precompiledRegex: policy.regexes)
         self.ctx.printSink = options.printSink
         self.cache = RuleCache(count: policy.nodeCount)
-        trail = .allocate(capacity: 64)
-        let first = UnsafeMutablePointer<Value?>.allocate(capacity: 128)
-        first.initialize(repeating: nil, count: 128)
-        chunks.append((first, 128))
+        trail = .allocate(capacity: 32)
+        chunks.append((.allocate(capacity: 128), 128, 0))
     }
 
     deinit {
-        for c in chunks { c.base.deinitialize(count: c.capacity); c.base.deallocate() }
+        for c in chunks {
+            // Every slot is nil again once the frames are popped; release anything left anyway.
+            for i in 0..<c.initialized where c.base[i] != nil { c.base[i] = nil }
+            c.base.deallocate()
+        }
         trail.deallocate()
     }
 
@@ -115,28 +119,41 @@ final class Evaluator {
     @inline(__always) func pushFrame(_ size: Int) -> (Frame, mark: (Int, Int)) {
         let mark = (chunkIndex, chunkTop)
         let c = chunks[chunkIndex]
-        if chunkTop + size <= c.capacity {
+        let end = chunkTop + size
+        if end <= c.initialized {
             let f = Frame(slots: c.base + chunkTop)
-            chunkTop += size
+            chunkTop = end
             return (f, mark)
         }
         return (pushFrameSlow(size), mark)
     }
 
     @inline(never) func pushFrameSlow(_ size: Int) -> Frame {
-        chunkIndex += 1
-        if chunkIndex == chunks.count || chunks[chunkIndex].capacity < size {
-            let cap = max(size, 256)
-            let p = UnsafeMutablePointer<Value?>.allocate(capacity: cap)
-            p.initialize(repeating: nil, count: cap)
-            if chunkIndex == chunks.count { chunks.append((p, cap)) } else {
-                let old = chunks[chunkIndex]
-                old.base.deinitialize(count: old.capacity); old.base.deallocate()
-                chunks[chunkIndex] = (p, cap)
+        var end = chunkTop + size
+        if end > chunks[chunkIndex].capacity {
+            chunkIndex += 1
+            if chunkIndex == chunks.count || chunks[chunkIndex].capacity < size {
+                let cap = max(size, 256)
+                let p = UnsafeMutablePointer<Value?>.allocate(capacity: cap)
+                if chunkIndex == chunks.count { chunks.append((p, cap, 0)) } else {
+                    // A chunk above the current one holds no frame: replace it by a larger one.
+                    let old = chunks[chunkIndex]
+                    for i in 0..<old.initialized where old.base[i] != nil { old.base[i] = nil }
+                    old.base.deallocate()
+                    chunks[chunkIndex] = (p, cap, 0)
+                }
             }
+            chunkTop = 0
+            end = size
         }
-        chunkTop = size
-        return Frame(slots: chunks[chunkIndex].base)
+        let c = chunks[chunkIndex]
+        if end > c.initialized {
+            for i in c.initialized..<end { (c.base + i).initialize(to: nil) }
+            chunks[chunkIndex].initialized = end
+        }
+        let f = Frame(slots: c.base + chunkTop)
+        chunkTop = end
+        return f
     }
 
     /// Pops the frame pushed with `mark`; its slots become nil again.

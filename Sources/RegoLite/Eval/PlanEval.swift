@@ -216,11 +216,11 @@ class BuiltinCallPlan: TermPlan, @unchecked Sendable {
 
     /// Builtins with a direct implementation here (no argument array); each answers exactly as
     /// the registered implementation, which still handles every error case.
-    enum Op { case equal, neq, lt, lte, gt, gte, member, isString, isArray, isObject, isNumber, isBoolean, isNull, isSet, count }
+    enum Op { case equal, neq, lt, lte, gt, gte, member, isString, isArray, isObject, isNumber, isBoolean, isNull, isSet, count, arraySlice }
     static let ops: [String: Op] = [
         "equal": .equal, "neq": .neq, "lt": .lt, "lte": .lte, "gt": .gt, "gte": .gte, "internal.member_2": .member,
         "is_string": .isString, "is_array": .isArray, "is_object": .isObject, "is_number": .isNumber,
-        "is_boolean": .isBoolean, "is_null": .isNull, "is_set": .isSet, "count": .count,
+        "is_boolean": .isBoolean, "is_null": .isNull, "is_set": .isSet, "count": .count, "array.slice": .arraySlice,
     ]
 
     static func make(_ b: Builtin, _ args: [TermPlan], _ loc: Location) -> TermPlan {
@@ -234,6 +234,7 @@ class BuiltinCallPlan: TermPlan, @unchecked Sendable {
             if op == .member, let lit = args[1] as? SetPlan { return MemberLiteralPlan(b, args, lit.items, loc) }
             return Builtin2Plan(op, b, args, loc)
         }
+        if args.count == 3 { return Builtin3Plan(op, b, args, loc) }
         return BuiltinCallPlan(b, args, loc)
     }
 }
@@ -294,6 +295,30 @@ final class Builtin2Plan: BuiltinCallPlan, @unchecked Sendable {
     }
 }
 
+final class Builtin3Plan: BuiltinCallPlan, @unchecked Sendable {
+    let op: Op
+    let a: TermPlan
+    let b: TermPlan
+    let c: TermPlan
+    init(_ op: Op, _ bi: Builtin, _ args: [TermPlan], _ loc: Location) {
+        self.op = op; a = args[0]; b = args[1]; c = args[2]; super.init(bi, args, loc)
+    }
+    override func eval(_ ev: Evaluator, _ f: Frame) throws -> Value? {
+        guard let x = try a.eval(ev, f), let y = try b.eval(ev, f), let z = try c.eval(ev, f) else { return nil }
+        if !ev.functionOverrides.isEmpty { return try ev.callBuiltin(builtin, [x, y, z], loc) }
+        try ev.step()
+        if op == .arraySlice, case .array(let xs) = x, case .number(.int(let s64)) = y, case .number(.int(let e64)) = z {
+            var s = Int(s64), e = Int(e64)
+            if s < 0 { s = 0 }
+            if e > xs.count { e = xs.count }
+            if s >= e { return .array([]) }
+            if s == 0 && e == xs.count { return x }
+            return .array(Array(xs[s..<e]))
+        }
+        return try ev.callBuiltinImpl(builtin, [x, y, z], loc)
+    }
+}
+
 /// `x in [a, b]` / `x in {a, b}` with a literal collection: every element is evaluated as the
 /// literal would be (in order, undefined if one is), then compared, without building it.
 final class MemberLiteralPlan: BuiltinCallPlan, @unchecked Sendable {
@@ -321,10 +346,45 @@ final class FunctionCallPlan: TermPlan, @unchecked Sendable {
     let target: CallTarget
     let args: [TermPlan]
     let loc: Location
+    /// The function's only definition when its arguments are distinct plain variables: the
+    /// arguments are evaluated straight into its frame.
+    unowned(unsafe) let direct: CompiledRule?
+    let directSlots: [Int]
+    unowned(unsafe) let defaultRule: CompiledRule?
     init(node: RuleNode?, target: CallTarget, args: [TermPlan], loc: Location) {
-        self.node = node; self.target = target; self.args = args; self.loc = loc; super.init(segKind: .computed)
+        self.node = node; self.target = target; self.args = args; self.loc = loc
+        var direct: CompiledRule?
+        var slots: [Int] = []
+        if let defs = node?.functions.filter({ !$0.isDefault }), defs.count == 1, defs[0].args.count == args.count {
+            for a in defs[0].args { if case .local(let s, _) = a.kind { slots.append(s) } }
+            if slots.count == args.count, Set(slots).count == slots.count { direct = defs[0] } else { slots = [] }
+        }
+        self.direct = direct
+        self.directSlots = slots
+        self.defaultRule = node?.functions.first(where: { $0.isDefault && $0.value != nil })
+        super.init(segKind: .computed)
     }
     override func eval(_ ev: Evaluator, _ f: Frame) throws -> Value? {
+        if let fn = direct, ev.functionOverrides.isEmpty {
+            let size = fn.frameSize
+            let (g, mark) = ev.pushFrame(size)
+            defer { ev.popFrame(g, size, mark) }
+            for i in 0..<args.count {
+                guard let v = try args[i].eval(ev, f) else { return nil }
+                g.slots[directSlots[i]] = v
+            }
+            try ev.step()
+            var result: Value?
+            let loc = self.loc
+            try ev.runBranches(fn.plan!, g) { v in
+                if let prev = result, prev != v {
+                    throw RegoError(code: .evalConflict, message: "functions must not produce multiple outputs for same inputs", location: loc)
+                }
+                result = v
+            }
+            if result == nil, let d = defaultRule { result = try ev.defaultValue(d) }
+            return result
+        }
         var vs: [Value] = []
         vs.reserveCapacity(args.count)
         for a in args { guard let v = try a.eval(ev, f) else { return nil }; vs.append(v) }
