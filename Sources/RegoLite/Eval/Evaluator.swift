@@ -61,7 +61,12 @@ final class Evaluator {
     let strict: Bool
     let maxSteps: Int
     @exclusivity(unchecked) var steps = 0
-    @exclusivity(unchecked) var input: Value?
+    /// `input` (replaced by `with input as ...`), in a slot plans can read without a copy.
+    let inputSlot: UnsafeMutablePointer<Value?>
+    var input: Value? {
+        get { inputSlot.pointee }
+        set { inputSlot.pointee = newValue }
+    }
     @exclusivity(unchecked) var dataOverrides: [([String], Value)] = []
     @exclusivity(unchecked) var functionOverrides: [String: WithReplacement] = [:]
     @exclusivity(unchecked) var cache: RuleCache
@@ -85,7 +90,8 @@ final class Evaluator {
 
     init(policy: CompiledPolicy, input: Value?, options: EvalOptions) {
         self.policy = policy
-        self.input = input
+        inputSlot = .allocate(capacity: 1)
+        inputSlot.initialize(to: input)
         self.strict = options.strictBuiltinErrors
         self.maxSteps = options.maxSteps
         let now = options.nowNs ?? Int64(Date().timeIntervalSince1970 * 1e9)
@@ -99,10 +105,12 @@ final class Evaluator {
     deinit {
         for c in chunks {
             // Every slot is nil again once the frames are popped; release anything left anyway.
-            for i in 0..<c.initialized where c.base[i] != nil { c.base[i] = nil }
+            for i in 0..<c.initialized { if case .some = c.base[i] { c.base[i] = nil } }
             c.base.deallocate()
         }
         trail.deallocate()
+        inputSlot.deinitialize(count: 1)
+        inputSlot.deallocate()
     }
 
     @inline(__always) func step() throws {
@@ -138,7 +146,7 @@ final class Evaluator {
                 if chunkIndex == chunks.count { chunks.append((p, cap, 0)) } else {
                     // A chunk above the current one holds no frame: replace it by a larger one.
                     let old = chunks[chunkIndex]
-                    for i in 0..<old.initialized where old.base[i] != nil { old.base[i] = nil }
+                    for i in 0..<old.initialized { if case .some = old.base[i] { old.base[i] = nil } }
                     old.base.deallocate()
                     chunks[chunkIndex] = (p, cap, 0)
                 }
@@ -158,7 +166,7 @@ final class Evaluator {
 
     /// Pops the frame pushed with `mark`; its slots become nil again.
     @inline(__always) func popFrame(_ f: Frame, _ size: Int, _ mark: (Int, Int)) {
-        for i in 0..<size where f.slots[i] != nil { f.slots[i] = nil }
+        for i in 0..<size { if case .some = f.slots[i] { f.slots[i] = nil } }
         chunkIndex = mark.0
         chunkTop = mark.1
     }
@@ -172,8 +180,9 @@ final class Evaluator {
 
     // MARK: trail
     /// Binds an unbound slot; the binding lasts until the trail is undone past it.
-    @inline(__always) func bind(_ slot: UnsafeMutablePointer<Value?>, _ v: Value) {
-        slot.pointee = v
+    @inline(__always) func bind(_ slot: UnsafeMutablePointer<Value?>, _ v: consuming Value) {
+        // The slot is nil (only unbound slots are bound): nothing to release, just store.
+        slot.initialize(to: consume v)
         if trailTop == trailCapacity { growTrail() }
         trail[trailTop] = slot
         trailTop &+= 1

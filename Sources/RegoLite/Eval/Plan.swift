@@ -24,16 +24,25 @@
 /// integer keys of base data under their string form; computed keys do not, and end that mode.
 enum SegKind: UInt8 { case constant, local, computed }
 
+/// Where a plan's value can be read without a copy (`Evaluator.withValue`).
+enum PlanAccess: UInt8 { case constant, local, computed }
+
 class TermPlan: @unchecked Sendable {
     let segKind: SegKind
-    init(segKind: SegKind) { self.segKind = segKind }
+    let access: PlanAccess
+    /// `.local`: the slot; `.constant`: the value.
+    let slot: Int
+    let constant: Value
+    init(segKind: SegKind, access: PlanAccess = .computed, slot: Int = -1, constant: Value = .null) {
+        self.segKind = segKind; self.access = access; self.slot = slot; self.constant = constant
+    }
     /// The term's value, nil when undefined.
     func eval(_ ev: Evaluator, _ f: Frame) throws -> Value? { fatalError("abstract TermPlan") }
 }
 
 /// A pattern: the left side of `:=`, the variables of `some ... in`, function arguments.
 /// Unbound variables are bound (on the evaluator's trail); everything else is compared.
-indirect enum PatternPlan: @unchecked Sendable {
+enum PatternPlan: @unchecked Sendable {
     case local(Int)
     case value(TermPlan)
     case array([PatternPlan])

@@ -5,45 +5,50 @@
 // MARK: - Terms
 
 final class ConstPlan: TermPlan, @unchecked Sendable {
-    let value: Value
-    init(_ v: Value, _ kind: SegKind) { value = v; super.init(segKind: kind) }
-    override func eval(_ ev: Evaluator, _ f: Frame) throws -> Value? { value }
+    var value: Value { constant }
+    init(_ v: Value, _ kind: SegKind) { super.init(segKind: kind, access: .constant, constant: v) }
+    override func eval(_ ev: Evaluator, _ f: Frame) throws -> Value? { constant }
 }
 
 final class LocalPlan: TermPlan, @unchecked Sendable {
-    let slot: Int
     let name: String
     let loc: Location
     init(slot: Int, name: String, loc: Location, segKind: SegKind = .computed) {
-        self.slot = slot; self.name = name; self.loc = loc; super.init(segKind: segKind)
+        self.name = name; self.loc = loc; super.init(segKind: segKind, access: .local, slot: slot)
     }
     override func eval(_ ev: Evaluator, _ f: Frame) throws -> Value? {
         if let v = f.slots[slot] { return v }
-        throw RegoError(code: .evalInternal, message: "var \(name) is unbound", location: loc)
+        throw unbound()
     }
+    func unbound() -> RegoError { RegoError(code: .evalInternal, message: "var \(name) is unbound", location: loc) }
 }
 
 final class InputRefPlan: TermPlan, @unchecked Sendable {
     let segs: [TermPlan]
     init(segs: [TermPlan]) { self.segs = segs; super.init(segKind: .computed) }
     override func eval(_ ev: Evaluator, _ f: Frame) throws -> Value? {
-        guard let i = ev.input else { return nil }
-        if segs.isEmpty { return i }
-        return try ev.walkPlan(i, segs, f, storage: false)
+        switch ev.inputSlot.pointee {
+        case .some(let i):
+            if segs.isEmpty { return i }
+            return try ev.walkPlan(i, segs, f, storage: false)
+        case .none: return nil
+        }
     }
 }
 
 final class LocalRefPlan: TermPlan, @unchecked Sendable {
-    let slot: Int
+    let localSlot: Int
     let name: String
     let loc: Location
     let segs: [TermPlan]
     init(slot: Int, name: String, loc: Location, segs: [TermPlan]) {
-        self.slot = slot; self.name = name; self.loc = loc; self.segs = segs; super.init(segKind: .computed)
+        localSlot = slot; self.name = name; self.loc = loc; self.segs = segs; super.init(segKind: .computed)
     }
     override func eval(_ ev: Evaluator, _ f: Frame) throws -> Value? {
-        guard let v = f.slots[slot] else { throw RegoError(code: .evalInternal, message: "var \(name) is unbound", location: loc) }
-        return try ev.walkPlan(v, segs, f, storage: false)
+        switch f.slots[localSlot] {
+        case .some(let v): return try ev.walkPlan(v, segs, f, storage: false)
+        case .none: throw RegoError(code: .evalInternal, message: "var \(name) is unbound", location: loc)
+        }
     }
 }
 
@@ -67,9 +72,12 @@ final class BaseDataRefPlan: TermPlan, @unchecked Sendable {
     }
     override func eval(_ ev: Evaluator, _ f: Frame) throws -> Value? {
         if !ev.dataOverrides.isEmpty { return try ev.firstValue(original, f) }
-        guard let b = base else { return nil }
-        if segs.isEmpty { return b }
-        return try ev.walkPlan(b, segs, f, storage: true)
+        switch base {
+        case .some(let b):
+            if segs.isEmpty { return b }
+            return try ev.walkPlan(b, segs, f, storage: true)
+        case .none: return nil
+        }
     }
 }
 
@@ -244,7 +252,9 @@ final class Builtin1Plan: BuiltinCallPlan, @unchecked Sendable {
     let a: TermPlan
     init(_ op: Op, _ b: Builtin, _ args: [TermPlan], _ loc: Location) { self.op = op; a = args[0]; super.init(b, args, loc) }
     override func eval(_ ev: Evaluator, _ f: Frame) throws -> Value? {
-        guard let x = try a.eval(ev, f) else { return nil }
+        try ev.withValue(a, f) { x in try apply(ev, x) }
+    }
+    @inline(__always) func apply(_ ev: Evaluator, _ x: Value) throws -> Value? {
         if !ev.functionOverrides.isEmpty { return try ev.callBuiltin(builtin, [x], loc) }
         try ev.step()
         switch op {
@@ -273,7 +283,9 @@ final class Builtin2Plan: BuiltinCallPlan, @unchecked Sendable {
     let b: TermPlan
     init(_ op: Op, _ bi: Builtin, _ args: [TermPlan], _ loc: Location) { self.op = op; a = args[0]; b = args[1]; super.init(bi, args, loc) }
     override func eval(_ ev: Evaluator, _ f: Frame) throws -> Value? {
-        guard let x = try a.eval(ev, f), let y = try b.eval(ev, f) else { return nil }
+        try ev.withValue(a, f) { x in try ev.withValue(b, f) { y in try apply(ev, x, y) } }
+    }
+    @inline(__always) func apply(_ ev: Evaluator, _ x: Value, _ y: Value) throws -> Value? {
         if !ev.functionOverrides.isEmpty { return try ev.callBuiltin(builtin, [x, y], loc) }
         try ev.step()
         switch op {
@@ -330,14 +342,15 @@ final class MemberLiteralPlan: BuiltinCallPlan, @unchecked Sendable {
     }
     override func eval(_ ev: Evaluator, _ f: Frame) throws -> Value? {
         if !ev.functionOverrides.isEmpty { return try super.eval(ev, f) }
-        guard let x = try a.eval(ev, f) else { return nil }
-        var found = false
-        for t in items {
-            guard let v = try t.eval(ev, f) else { return nil }
-            if !found && v == x { found = true }
+        return try ev.withValue(a, f) { x in
+            var found = false
+            for t in items {
+                guard let eq = try ev.withValue(t, f, { v in v == x }) else { return nil }
+                if eq { found = true }
+            }
+            try ev.step()
+            return .bool(found)
         }
-        try ev.step()
-        return .bool(found)
     }
 }
 
@@ -568,12 +581,33 @@ extension Evaluator {
     }
 
     /// `some k, v in ...` element: unify the patterns, continue, undo.
-    @inline(__always) func match(_ key: PatternPlan?, _ value: PatternPlan, _ kk: Value, _ vv: Value, _ f: Frame, _ k: Cont) throws -> Bool {
+    @inline(__always) func match(_ key: PatternPlan?, _ value: PatternPlan, _ kk: Value, _ vv: consuming Value, _ f: Frame, _ k: Cont) throws -> Bool {
         let mark = trailTop
         defer { undo(mark) }
-        guard try unifyPattern(value, vv, f) else { return false }
+        if case .local(let s) = value, f.slots[s] == nil {
+            bind(f.slots + s, vv)
+        } else {
+            guard try unifyPattern(value, vv, f) else { return false }
+        }
         if let key { guard try unifyPattern(key, kk, f) else { return false } }
         return try k()
+    }
+
+    /// Calls `body` with the plan's value, borrowed where it is stored (a slot, a constant);
+    /// nil when the term is undefined.
+    @inline(__always) func withValue<R>(_ p: TermPlan, _ f: Frame, _ body: (Value) throws -> R?) throws -> R? {
+        switch p.access {
+        case .constant:
+            return try body(p.constant)
+        case .local:
+            switch f.slots[p.slot] {
+            case .some(let v): return try body(v)
+            case .none: throw unsafeDowncast(p, to: LocalPlan.self).unbound()
+            }
+        case .computed:
+            guard let v = try p.eval(self, f) else { return nil }
+            return try body(v)
+        }
     }
 
     /// Unifies a pattern with a value (as `unifyValue`). Bindings go on the trail; on failure
@@ -602,25 +636,29 @@ extension Evaluator {
         }
     }
 
-    /// Walks a value along single-valued segments (as `walk`, without iteration).
-    @inline(__always) func walkPlan(_ start: Value, _ segs: [TermPlan], _ f: Frame, storage: Bool) throws -> Value? {
-        var v = start
+    /// Walks a value along single-valued segments (as `walk`, without iteration). `start` is
+    /// borrowed: only the values found are copied (not inlined, so callers can pass a value
+    /// read in place from a slot).
+    @inline(never) func walkPlan(_ start: Value, _ segs: [TermPlan], _ f: Frame, storage: Bool) throws -> Value? {
         var storage = storage
-        for s in segs {
-            guard let key = try s.eval(self, f) else { return nil }
-            let c: Value?
-            if s.segKind == .computed {
-                storage = false
-                c = v[key]
-            } else if storage {
-                c = Evaluator.storageGet(v, key)
-            } else {
-                c = v[key]
-            }
-            guard let c else { return nil }
+        guard var v = try child(start, segs[0], f, &storage) else { return nil }
+        var i = 1
+        while i < segs.count {
+            guard let c = try child(v, segs[i], f, &storage) else { return nil }
             v = c
+            i += 1
         }
         return v
+    }
+
+    /// One ref step: the key is read in place when it is a constant or a variable.
+    @inline(__always) func child(_ v: Value, _ s: TermPlan, _ f: Frame, _ storage: inout Bool) throws -> Value? {
+        if s.segKind == .computed {
+            storage = false
+            return try withValue(s, f) { key in v[key] }
+        }
+        let st = storage
+        return try withValue(s, f) { key in st ? Evaluator.storageGet(v, key) : v[key] }
     }
 
     /// A key lookup in base data: integer keys also find their string form (OPA's store).
