@@ -32,7 +32,7 @@ public final class CompiledRule: @unchecked Sendable {
     /// The head value is a constant: one solution per body is enough.
     let constantValue: Bool
     /// What the evaluator runs (`Plan.swift`).
-    internal(set) var plan: RulePlan?
+    var plan: RulePlan?
 
     init(kind: RuleKind, path: [String], dynamicRef: [Term], key: Term?, value: Term?, args: [Term], body: [Expr],
          elses: [(value: Term?, body: [Expr])], isDefault: Bool, frameSize: Int, location: Location) {
@@ -55,7 +55,7 @@ public final class RuleNode: @unchecked Sendable {
     /// Any rule at or below this node.
     public internal(set) var hasRules = false
     /// Position in the evaluator's rule-value cache (`CompiledPolicy.nodeCount` in all).
-    internal(set) var index = 0
+    var index = 0
     init(path: [String]) { self.path = path }
 
     func child(_ k: String) -> RuleNode {

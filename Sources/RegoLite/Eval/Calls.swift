@@ -21,11 +21,11 @@ extension Evaluator {
                 if strict { throw RegoError(code: .evalBuiltin, message: "\(b.name): \(msg)", location: loc) }
                 return false
             }
-            for v in outs { try step(); if try k(v) { return true } }
+            for v in outs { try step(); if try resumeWith(k, v) { return true } }
             return false
         }
         guard let r = try call(target, args, loc) else { return false }
-        return try k(r)
+        return try resumeWith(k, r)
     }
 
     func call(_ target: CallTarget, _ args: [Value], _ loc: Location) throws -> Value? {
@@ -111,7 +111,7 @@ extension Evaluator {
             // The rest of the body runs in the outer context.
             self.input = savedInput; self.dataOverrides = savedData; self.functionOverrides = savedFns; self.cache = savedCache
             defer { self.input = modInput; self.dataOverrides = modData; self.functionOverrides = modFns; self.cache = modCache }
-            return try k()
+            return try resume(k)
         }
     }
 

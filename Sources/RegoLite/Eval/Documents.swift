@@ -20,7 +20,7 @@ extension Evaluator {
     /// Walks a plain value along ref segments, iterating over unbound variables.
     /// `storage`: base documents (JSON data) also answer integer keys with their string form, as OPA's store does.
     func walk(_ v: Value, _ segs: [Term], _ i: Int, _ f: Frame, _ k: VCont, storage: Bool = false) throws -> Bool {
-        if i == segs.count { return try k(v) }
+        if i == segs.count { return try resumeWith(k, v) }
         let seg = segs[i]
         @inline(__always) func get(_ key: Value) -> Value? {
             if let c = v[key] { return c }
@@ -88,7 +88,7 @@ extension Evaluator {
         if !node.functions.isEmpty { return false }
         if i == segs.count {
             guard let v = try fullValue(node, base, path) else { return false }
-            return try k(v)
+            return try resumeWith(k, v)
         }
         let seg = segs[i]
         func step(_ key: Value) throws -> Bool {

@@ -83,6 +83,20 @@ final class Evaluator {
     @exclusivity(unchecked) var trailTop = 0
     @exclusivity(unchecked) var trailCapacity = 32
 
+    // The general evaluator below calls its continuations only through these function values,
+    // never directly. The optimizer's closure specialization clones a function for each
+    // closure literal passed to it that it sees being called there (following direct calls);
+    // in continuation-passing code every clone passes further closure literals on to further
+    // functions, and a whole-module release build made hundreds of copies of every evaluator
+    // function (walk 360, evalTerm 579, evalData 360, ...: 681 MB of LLVM IR before LLVM's own
+    // optimizations, more than 30 CPU minutes and 12 GB). A call through a stored function value
+    // is opaque to that analysis. `var`, not `let`: a `let` initialized with a constant closure
+    // may be propagated into its uses (LetPropertiesOpt), which would make the calls direct again.
+    @exclusivity(unchecked) var resume: (Cont) throws -> Bool = { k in try k() }
+    @exclusivity(unchecked) var resumeWith: (VCont, Value) throws -> Bool = { k, v in try k(v) }
+    @exclusivity(unchecked) var resumeValues: (([Value]) throws -> Bool, [Value]) throws -> Bool = { k, vs in try k(vs) }
+    @exclusivity(unchecked) var resumePair: ((Value, Value) throws -> Bool, Value, Value) throws -> Bool = { k, a, b in try k(a, b) }
+
     enum WithReplacement {
         case value(Value)
         case target(CallTarget)
@@ -206,7 +220,7 @@ final class Evaluator {
 
     // MARK: bodies and expressions
     func evalBody(_ body: [Expr], _ i: Int, _ f: Frame, _ k: Cont) throws -> Bool {
-        if i == body.count { return try k() }
+        if i == body.count { return try resume(k) }
         return try evalExpr(body[i], f) { try self.evalBody(body, i + 1, f, k) }
     }
 
@@ -216,7 +230,7 @@ final class Evaluator {
         if e.negated {
             var found = false
             _ = try evalExprInner(e, f) { found = true; return true }
-            return found ? false : try k()
+            return found ? false : try resume(k)
         }
         return try evalExprInner(e, f, k)
     }
@@ -229,16 +243,16 @@ final class Evaluator {
             }
             return try evalTerm(t, f) { v in
                 if case .bool(false) = v { return false }
-                return try k()
+                return try resume(k)
             }
         case .some:
-            return try k()
+            return try resume(k)
         case .someIn(let key, let value, let coll):
             return try evalTerm(coll, f) { c in
                 try self.iterate(c) { kk, vv in
                     try self.unifyValue(value, vv, f) {
                         if let key { return try self.unifyValue(key, kk, f, k) }
-                        return try k()
+                        return try resume(k)
                     }
                 }
             }
@@ -256,7 +270,7 @@ final class Evaluator {
                     if !found { ok = false; return true }
                     return false
                 }
-                return ok ? try k() : false
+                return ok ? try resume(k) : false
             }
         }
     }
@@ -266,11 +280,11 @@ final class Evaluator {
     func iterate(_ c: Value, _ fn: (Value, Value) throws -> Bool) throws -> Bool {
         switch c {
         case .array(let a):
-            for (i, v) in a.enumerated() { try step(); if try fn(.int(i), v) { return true } }
+            for (i, v) in a.enumerated() { try step(); if try resumePair(fn, .int(i), v) { return true } }
         case .object(let o):
-            for i in 0..<o.count { try step(); if try fn(o.keys[i], o.values[i]) { return true } }
+            for i in 0..<o.count { try step(); if try resumePair(fn, o.keys[i], o.values[i]) { return true } }
         case .set(let s):
-            for v in s.elements { try step(); if try fn(v, v) { return true } }
+            for v in s.elements { try step(); if try resumePair(fn, v, v) { return true } }
         default: break
         }
         return false
@@ -279,28 +293,28 @@ final class Evaluator {
     // MARK: terms
     func evalTerm(_ t: Term, _ f: Frame, _ k: VCont) throws -> Bool {
         switch t.kind {
-        case .scalar(let v): return try k(v)
+        case .scalar(let v): return try resumeWith(k, v)
         case .local(let s, let name):
             guard let v = f.slots[s] else {
                 throw RegoError(code: .evalInternal, message: "var \(name) is unbound", location: t.loc)
             }
-            return try k(v)
+            return try resumeWith(k, v)
         case .inputRoot:
             guard let i = input else { return false }
-            return try k(i)
+            return try resumeWith(k, i)
         case .dataRoot:
             return try evalData(policy.root, baseData, [], [], 0, f, k)
         case .ref(let h, let segs):
             return try evalRef(h, segs, f, k)
         case .array(let items):
-            if let vs = groundValues(items, f) { return try k(.array(vs)) }
-            return try evalTerms(items, 0, [], f) { try k(.array($0)) }
+            if let vs = groundValues(items, f) { return try resumeWith(k, .array(vs)) }
+            return try evalTerms(items, 0, [], f) { try resumeWith(k, .array($0)) }
         case .set(let items):
-            if let vs = groundValues(items, f) { return try k(.set(RegoSet(vs))) }
-            return try evalTerms(items, 0, [], f) { try k(.set(RegoSet($0))) }
+            if let vs = groundValues(items, f) { return try resumeWith(k, .set(RegoSet(vs))) }
+            return try evalTerms(items, 0, [], f) { try resumeWith(k, .set(RegoSet($0))) }
         case .object(let pairs):
             // Literals are built directly: a long literal must not become a deep continuation chain.
-            if let v = groundValue(t, f) { return try k(v) }
+            if let v = groundValue(t, f) { return try resumeWith(k, v) }
             var flat: [Term] = []
             flat.reserveCapacity(pairs.count * 2)
             for (a, b) in pairs { flat.append(a); flat.append(b) }
@@ -308,16 +322,16 @@ final class Evaluator {
                 var ps: [(Value, Value)] = []
                 var i = 0
                 while i < vs.count { ps.append((vs[i], vs[i + 1])); i += 2 }
-                return try k(.object(RegoObject(pairs: ps)))
+                return try resumeWith(k, .object(RegoObject(pairs: ps)))
             }
         case .arrayComp(let h, let body):
             var out: [Value] = []
             _ = try evalBody(body, 0, f) { try self.evalTerm(h, f) { v in out.append(v); return false } }
-            return try k(.array(out))
+            return try resumeWith(k, .array(out))
         case .setComp(let h, let body):
             var out: [Value] = []
             _ = try evalBody(body, 0, f) { try self.evalTerm(h, f) { v in out.append(v); return false } }
-            return try k(.set(RegoSet(out)))
+            return try resumeWith(k, .set(RegoSet(out)))
         case .objectComp(let kt, let vt, let body):
             var obj = RegoObject()
             _ = try evalBody(body, 0, f) {
@@ -331,7 +345,7 @@ final class Evaluator {
                     }
                 }
             }
-            return try k(.object(obj))
+            return try resumeWith(k, .object(obj))
         case .resolvedCall(let target, let args):
             if case .builtin(let b) = target, b.name == "print" { return try evalPrint(args, f, t.loc, k) }
             if let vs = groundValues(args, f) { return try callEach(target, vs, t.loc, k) }
@@ -379,7 +393,7 @@ final class Evaluator {
     }
 
     func evalTerms(_ items: [Term], _ i: Int, _ acc: [Value], _ f: Frame, _ k: ([Value]) throws -> Bool) throws -> Bool {
-        if i == items.count { return try k(acc) }
+        if i == items.count { return try resumeValues(k, acc) }
         return try evalTerm(items[i], f) { v in
             var a = acc
             a.append(v)
@@ -388,7 +402,7 @@ final class Evaluator {
     }
 
     func evalTemplate(_ parts: [TemplatePart], _ i: Int, _ acc: String, _ f: Frame, _ k: VCont) throws -> Bool {
-        if i == parts.count { return try k(.string(acc)) }
+        if i == parts.count { return try resumeWith(k, .string(acc)) }
         switch parts[i] {
         case .text(let s): return try evalTemplate(parts, i + 1, acc + s, f, k)
         case .term(let t):
@@ -414,6 +428,6 @@ final class Evaluator {
         let line = parts.joined(separator: " ")
         ctx.printed.append(line)
         ctx.printSink?("\(loc.file):\(loc.line): " + line)
-        return try k(.true)
+        return try resumeWith(k, .true)
     }
 }
