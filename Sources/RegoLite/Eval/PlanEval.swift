@@ -554,15 +554,16 @@ extension Evaluator {
         var i = start
         let n = body.count
         while i < n {
-            let e = body[i]
-            if e.deterministic {
+            // Plans are owned by the policy, which outlives every evaluation: used without a retain.
+            let e = Unmanaged.passUnretained(body[i])
+            if e._withUnsafeGuaranteedRef({ $0.deterministic }) {
                 try step()
-                if try !e.test(self, f) { return false }
+                if try !e._withUnsafeGuaranteedRef({ try $0.test(self, f) }) { return false }
                 i += 1
             } else {
                 let next = i + 1
-                if next == n { return try e.iter(self, f, k) }
-                return try e.iter(self, f) { try self.runBody(body, next, f, k) }
+                if next == n { return try e._withUnsafeGuaranteedRef { try $0.iter(self, f, k) } }
+                return try e._withUnsafeGuaranteedRef { try $0.iter(self, f) { try self.runBody(body, next, f, k) } }
             }
         }
         return try k()
@@ -641,10 +642,11 @@ extension Evaluator {
     /// read in place from a slot).
     @inline(never) func walkPlan(_ start: Value, _ segs: [TermPlan], _ f: Frame, storage: Bool) throws -> Value? {
         var storage = storage
-        guard var v = try child(start, segs[0], f, &storage) else { return nil }
+        // Plans are owned by the policy, which outlives every evaluation: used without a retain.
+        guard var v = try Unmanaged.passUnretained(segs[0])._withUnsafeGuaranteedRef({ try child(start, $0, f, &storage) }) else { return nil }
         var i = 1
         while i < segs.count {
-            guard let c = try child(v, segs[i], f, &storage) else { return nil }
+            guard let c = try Unmanaged.passUnretained(segs[i])._withUnsafeGuaranteedRef({ try child(v, $0, f, &storage) }) else { return nil }
             v = c
             i += 1
         }

@@ -73,9 +73,17 @@ public enum Value: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     @inline(__always) static func compareBytes(_ pa: UnsafeBufferPointer<UInt8>, _ pb: UnsafeBufferPointer<UInt8>) -> Int {
         let n = min(pa.count, pb.count)
-        if n > 0 {
+        if n > 32 {
             let r = memcmp(pa.baseAddress!, pb.baseAddress!, n)
             if r != 0 { return r < 0 ? -1 : 1 }
+        } else {
+            // Short strings (object keys, names): a byte loop beats the call to memcmp.
+            var i = 0
+            while i < n {
+                let a = pa[i], b = pb[i]
+                if a != b { return a < b ? -1 : 1 }
+                i += 1
+            }
         }
         return pa.count == pb.count ? 0 : (pa.count < pb.count ? -1 : 1)
     }
@@ -192,6 +200,8 @@ public struct RegoObject: Sendable, Hashable {
     @inline(__always) func index(of key: Value) -> (found: Bool, at: Int) {
         var lo = 0, hi = keys.count
         if case .string(let ks) = key {
+            // The key's UTF-8 once, then byte comparisons with each probed key.
+            if let r = ks.utf8.withContiguousStorageIfAvailable({ kp in indexOfString(kp) }) { return r }
             while lo < hi {
                 let mid = (lo + hi) >> 1
                 let c: Int
@@ -204,6 +214,25 @@ public struct RegoObject: Sendable, Hashable {
         while lo < hi {
             let mid = (lo + hi) >> 1
             let c = Value.compare(keys[mid], key)
+            if c == 0 { return (true, mid) }
+            if c < 0 { lo = mid + 1 } else { hi = mid }
+        }
+        return (false, lo)
+    }
+
+    /// Binary search for a string key given as UTF-8 (strings sort after null, booleans and
+    /// numbers and before arrays, objects and sets).
+    func indexOfString(_ kp: UnsafeBufferPointer<UInt8>) -> (found: Bool, at: Int) {
+        var lo = 0, hi = keys.count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            let c: Int
+            if case .string(let ms) = keys[mid] {
+                c = ms.utf8.withContiguousStorageIfAvailable { Value.compareBytes($0, kp) }
+                    ?? Value.compareStrings(ms, String(decoding: kp, as: UTF8.self))
+            } else {
+                c = keys[mid].typeRank < 3 ? -1 : 1
+            }
             if c == 0 { return (true, mid) }
             if c < 0 { lo = mid + 1 } else { hi = mid }
         }
