@@ -47,12 +47,10 @@ demo: build
 	@scripts/demo.sh $(BIN)
 
 # Benchmarks print ratios against references measured in the same run (see docs/PERFORMANCE.md).
-# RegoBench is built without whole-module optimization: with it, optimizing RegoLite took over
-# 30 CPU minutes and 12 GB here (see docs/PERFORMANCE.md).
 bench: deps
 	$(SWIFT) build -c release --product JOSEBench
 	.build/release/JOSEBench
-	$(SWIFT) build -c release --product RegoBench -Xswiftc -no-whole-module-optimization
+	$(SWIFT) build -c release --product RegoBench
 	bench/rego-bench.sh
 	$(MAKE) bench-gateway
 

@@ -29,12 +29,7 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "JOSE", dependencies: ["COpenSSL"]),
-        .target(
-            name: "RegoLite",
-            // A whole-module-optimized build of RegoLite ran > 30 CPU minutes (issue 4, being
-            // fixed at the source); until then its release build optimizes file by file.
-            swiftSettings: [.unsafeFlags(["-no-whole-module-optimization"], .when(configuration: .release))]
-        ),
+        .target(name: "RegoLite"),
         .target(
             name: "Identity",
             dependencies: [

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Synchronization
 @testable import RegoLite
 
 /// The default `systemupdate` bundle in `rego-lite/policies`: it compiles, its own `test_*` rules
@@ -113,5 +114,31 @@ import Testing
         let policy = try Self.loadBundle().policy
         #expect(!policy.testRules.isEmpty)
         #expect(policy.testRules.allSatisfy { Array($0.prefix(2)) != ["systemupdate", "authz"] })
+    }
+
+    /// One compiled policy and prepared query evaluated from many threads at once (the gateway's
+    /// use): every thread gets the answers of a single-threaded run.
+    @Test func concurrentEvaluationsAgree() throws {
+        let policy = try Self.loadBundle().policy
+        let queries = try ["data.systemupdate.authz.allow", "data.systemupdate.authz.decision"].map { try PreparedQuery(policy: policy, query: $0) }
+        let inputs: [Value] = try [
+            Self.input(route: "commands", method: "POST", segments: ["commands"], roles: ["operator"]),
+            Self.input(route: "commands", method: "PATCH", segments: ["commands", "c-42", "ack"], roles: ["operator"]),
+            Self.input(route: "commands", method: "PATCH", segments: ["commands", "c-42", "ack"], roles: ["admin"]),
+            Self.input(route: "devices", method: "GET", segments: ["api", "devices", "d-1"], roles: ["viewer"]),
+            Self.input(route: "devices", method: "GET", segments: ["devices", "healthz"], roles: nil),
+            Self.input(route: "billing", method: "GET", segments: ["billing"], roles: ["admin"]),
+        ]
+        let expected = try queries.map { q in try inputs.map { try q.evalValue(input: $0) } }
+        let mismatches = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { t in
+            for round in 0..<200 {
+                let i = (round + t) % inputs.count
+                for (qi, q) in queries.enumerated() where (try? q.evalValue(input: inputs[i])) != expected[qi][i] {
+                    mismatches.withLock { $0 += 1 }
+                }
+            }
+        }
+        #expect(mismatches.withLock { $0 } == 0)
     }
 }

@@ -7,9 +7,10 @@
 // subtracted the same way for every engine (bench/rego_peers.py measures OPA and regorus;
 // bench/rego-bench.sh prints the ratios). The last line of output is JSON with the medians.
 //
-// Usage: RegoBench [--bundle DIR] [--rounds N] [--emit-cases FILE] [--profile-eval SECONDS]
+// Usage: RegoBench [--bundle DIR] [--rounds N] [--emit-cases FILE] [--profile-eval SECONDS] [--profile-count N]
 //   --emit-cases writes the inputs and the generated policies as JSON for bench/rego_peers.py.
 //   --profile-eval runs only the evaluation loop for SECONDS (for `perf record -g`).
+//   --profile-count evaluates every input N times and exits (for callgrind instruction counts).
 import Foundation
 import RegoLite
 
@@ -40,6 +41,7 @@ var bundleDir: String? = nil
 var rounds = 60
 var emitCases: String? = nil
 var profileSeconds: Double? = nil
+var profileCount: Int? = nil
 do {
     var args = CommandLine.arguments.dropFirst()
     while let a = args.popFirst() {
@@ -49,8 +51,9 @@ do {
         case "--rounds": rounds = Int(value()) ?? rounds
         case "--emit-cases": emitCases = value()
         case "--profile-eval": profileSeconds = Double(value())
+        case "--profile-count": profileCount = Int(value())
         case "-h", "--help":
-            print("usage: RegoBench [--bundle DIR] [--rounds N] [--emit-cases FILE] [--profile-eval SECONDS]")
+            print("usage: RegoBench [--bundle DIR] [--rounds N] [--emit-cases FILE] [--profile-eval SECONDS] [--profile-count N]")
             exit(0)
         default: fail("unknown argument \(a)")
         }
@@ -240,6 +243,14 @@ for (c, input) in zip(cases, inputs) {
     do { got = try prepared.evalValue(input: input) } catch { fail("\(c.name): \(error)") }
     if got != .bool(c.want) { fail("\(c.name): allow = \(got.map { "\($0)" } ?? "undefined"), expected \(c.want)") }
     guard (try? trivial.evalValue(input: input)) == .true else { fail("trivial policy is not true") }
+}
+
+if let n = profileCount {
+    // A fixed number of evaluations of every input (for `valgrind --tool=callgrind`: instructions
+    // per evaluation are (total(N) - total(0)) / (N * inputs)).
+    for input in inputs { for _ in 0..<n { _ = try! prepared.evalValue(input: input) } }
+    print("profile: \(n * inputs.count) evaluations")
+    exit(0)
 }
 
 if let seconds = profileSeconds {

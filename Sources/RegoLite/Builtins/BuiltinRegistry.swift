@@ -28,6 +28,9 @@ public struct Builtin: Sendable {
     public let nondeterministic: Bool
     /// For relations (`walk`): every output for the arguments; the evaluator backtracks over them.
     public var relation: (@Sendable (BuiltinContext, [Value]) throws -> [Value])? = nil
+    /// Registered by `BuiltinRegistry.standard` (not replaced by a host): the evaluator may
+    /// answer it directly (see `BuiltinCallPlan.make`).
+    var isStandard = false
 }
 
 public enum BuiltinError: Error, Sendable {
@@ -99,6 +102,7 @@ public struct BuiltinRegistry: Sendable {
         GraphBuiltins.register(into: &r)
         JSONPatchBuiltins.register(into: &r)
         CryptoBuiltins.register(into: &r)
+        for name in r.byName.keys { r.byName[name]!.isStandard = true }
         return r
     }()
 }

@@ -13,7 +13,9 @@ public enum RuleKind: Sendable, Equatable {
 }
 
 /// One rule after compilation: variables are frame slots, the body is reordered for safety.
-public final class CompiledRule: Sendable {
+/// `plan` is set once by the compiler's last stage, before the policy is published; it is
+/// never written afterwards (hence `@unchecked Sendable`).
+public final class CompiledRule: @unchecked Sendable {
     public let kind: RuleKind
     /// Ground path from the data root (package + ground prefix of the head).
     public let path: [String]
@@ -29,6 +31,8 @@ public final class CompiledRule: Sendable {
     public let location: Location
     /// The head value is a constant: one solution per body is enough.
     let constantValue: Bool
+    /// What the evaluator runs (`Plan.swift`).
+    var plan: RulePlan?
 
     init(kind: RuleKind, path: [String], dynamicRef: [Term], key: Term?, value: Term?, args: [Term], body: [Expr],
          elses: [(value: Term?, body: [Expr])], isDefault: Bool, frameSize: Int, location: Location) {
@@ -50,6 +54,8 @@ public final class RuleNode: @unchecked Sendable {
     public internal(set) var childKeys: [String] = []
     /// Any rule at or below this node.
     public internal(set) var hasRules = false
+    /// Position in the evaluator's rule-value cache (`CompiledPolicy.nodeCount` in all).
+    var index = 0
     init(path: [String]) { self.path = path }
 
     func child(_ k: String) -> RuleNode {
@@ -78,9 +84,11 @@ public final class CompiledPolicy: @unchecked Sendable {
     public let builtins: BuiltinRegistry
     public let stageTimings: [StageTiming]
     let regexes: [String: NSRegularExpression]
-    init(root: RuleNode, data: Value, modules: [Module], builtins: BuiltinRegistry, stageTimings: [StageTiming], regexes: [String: NSRegularExpression]) {
+    /// Number of rule nodes (their `index` values are 0..<nodeCount).
+    let nodeCount: Int
+    init(root: RuleNode, data: Value, modules: [Module], builtins: BuiltinRegistry, stageTimings: [StageTiming], regexes: [String: NSRegularExpression], nodeCount: Int) {
         self.root = root; self.data = data; self.modules = modules; self.builtins = builtins
-        self.stageTimings = stageTimings; self.regexes = regexes
+        self.stageTimings = stageTimings; self.regexes = regexes; self.nodeCount = nodeCount
     }
 
     /// All `test_*` rules (complete rules whose last path segment starts with `test_`).

@@ -16,6 +16,7 @@ public struct Compiler {
         var compiled: [CompiledRule] = []
         var root = RuleNode(path: [])
         var regexes: [String: NSRegularExpression] = [:]
+        var nodeCount = 0
         /// Every ground data path referenced by a rule (for the recursion check).
         var deps: [ObjectIdentifier: (CompiledRule, [[String]])] = [:]
         init(modules: [Module], data: Value) { self.modules = modules; self.data = data }
@@ -33,6 +34,7 @@ public struct Compiler {
         Stage(name: "BuildRuleIndex", run: { c, s in c.buildIndex(s) }),
         Stage(name: "CheckRecursion", run: { c, s in c.checkRecursion(s) }),
         Stage(name: "PrecompilePatterns", run: { c, s in c.precompilePatterns(s) }),
+        Stage(name: "LowerToPlans", run: { c, s in c.lowerToPlans(s) }),
     ]
 
     /// Parses nothing: takes already-parsed modules. Throws `RegoErrors` listing every error found.
@@ -52,7 +54,7 @@ public struct Compiler {
                 })
             }
         }
-        return CompiledPolicy(root: s.root, data: data, modules: modules, builtins: builtins, stageTimings: timings, regexes: s.regexes)
+        return CompiledPolicy(root: s.root, data: data, modules: modules, builtins: builtins, stageTimings: timings, regexes: s.regexes, nodeCount: s.nodeCount)
     }
 
     // MARK: stage: merge modules by package
@@ -204,5 +206,18 @@ public struct Compiler {
         var patterns: Set<String> = []
         for r in s.compiled { RuleWalker.constantRegexPatterns(rule: r, into: &patterns) }
         for p in patterns { if let re = try? RegexSupport.compile(p) { s.regexes[p] = re } }
+    }
+
+    // MARK: stage: evaluation plans
+    func lowerToPlans(_ s: State) {
+        var n = 0
+        func number(_ node: RuleNode) {
+            node.index = n; n += 1
+            for k in node.childKeys { number(node.children[k]!) }
+        }
+        number(s.root)
+        s.nodeCount = n
+        let builder = PlanBuilder(root: s.root, data: s.data)
+        for r in s.compiled { r.plan = builder.lowerRule(r) }
     }
 }

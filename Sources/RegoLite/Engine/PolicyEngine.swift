@@ -94,6 +94,10 @@ public final class PreparedQuery: Sendable {
     let vars: [(String, Int)]
     /// Source text of each expression, for OPA's result shape.
     public let expressionTexts: [String]
+    /// Plans of the expressions, and of the term of each plain term expression when it has one
+    /// value (the query's value rather than a test).
+    let plans: [ExprPlan]
+    let termPlans: [TermPlan?]
 
     public init(policy: CompiledPolicy, query: String) throws {
         self.policy = policy
@@ -123,45 +127,69 @@ public final class PreparedQuery: Sendable {
             guard e.loc.line >= 1, e.loc.line <= lines.count else { return "" }
             return String(lines[e.loc.line - 1].dropFirst(max(0, e.loc.column - 1))).trimmingCharacters(in: .whitespaces)
         }
+        (plans, termPlans) = PlanBuilder(root: policy.root, data: policy.data).lowerQuery(body)
+    }
+
+    /// A plain term expression (the query's value is the term's value).
+    static func plainTerm(_ e: Expr) -> Term? {
+        guard e.withs.isEmpty, !e.negated, case .term(let t) = e.kind else { return nil }
+        if case .call(let op, _) = t.kind, op == "eq" || op == "assign" { return nil }
+        return t
+    }
+
+    static func isRef(_ t: Term) -> Bool {
+        switch t.kind { case .ref, .inputRoot, .dataRoot, .local: return true; default: return false }
     }
 
     /// Evaluates the query. An empty array means undefined.
     public func eval(input: Value?, options: EvalOptions = EvalOptions()) throws -> [QueryResult] {
         let ev = Evaluator(policy: policy, input: input, options: options)
-        let f = Frame(size: frameSize)
-        var out: [QueryResult] = []
-        var exprValues = [Value](repeating: .true, count: body.count)
-        func run(_ i: Int) throws -> Bool {
-            if i == body.count {
-                var b: [String: Value] = [:]
-                for (n, s) in vars { if let v = f.slots[s] { b[n] = v } }
-                out.append(QueryResult(expressions: exprValues, bindings: b))
-                return false
-            }
-            let e = body[i]
-            if e.withs.isEmpty, !e.negated, case .term(let t) = e.kind {
-                if case .call(let op, _) = t.kind, op == "eq" || op == "assign" {
-                    exprValues[i] = .true
-                    return try ev.evalExpr(e, f) { try run(i + 1) }
+        return try ev.withFrame(frameSize) { f in
+            var out: [QueryResult] = []
+            var exprValues = [Value](repeating: .true, count: body.count)
+            func run(_ i: Int) throws -> Bool {
+                if i == body.count {
+                    var b: [String: Value] = [:]
+                    for (n, s) in vars { if let v = f.slots[s] { b[n] = v } }
+                    out.append(QueryResult(expressions: exprValues, bindings: b))
+                    return false
                 }
-                try ev.step()
-                // A reference query returns its value even when false (as `opa eval data.x`).
-                let isRef: Bool = { switch t.kind { case .ref, .inputRoot, .dataRoot, .local: return true; default: return false } }()
-                return try ev.evalTerm(t, f) { v in
-                    if !isRef, case .bool(false) = v { return false }
-                    exprValues[i] = v
-                    return try run(i + 1)
+                if let t = PreparedQuery.plainTerm(body[i]) {
+                    try ev.step()
+                    // A reference query returns its value even when false (as `opa eval data.x`).
+                    let isRef = PreparedQuery.isRef(t)
+                    if let tp = termPlans[i] {
+                        guard let v = try tp.eval(ev, f) else { return false }
+                        if !isRef, case .bool(false) = v { return false }
+                        exprValues[i] = v
+                        return try run(i + 1)
+                    }
+                    return try ev.evalTerm(t, f) { v in
+                        if !isRef, case .bool(false) = v { return false }
+                        exprValues[i] = v
+                        return try run(i + 1)
+                    }
                 }
+                exprValues[i] = .true
+                return try ev.runOne(plans[i], f) { try run(i + 1) }
             }
-            exprValues[i] = .true
-            return try ev.evalExpr(e, f) { try run(i + 1) }
+            _ = try run(0)
+            return out
         }
-        _ = try run(0)
-        return out
     }
 
     /// The value of a single-expression query (e.g. `data.pkg.allow`), or nil when undefined.
     public func evalValue(input: Value?, options: EvalOptions = EvalOptions()) throws -> Value? {
+        if body.count == 1, let t = PreparedQuery.plainTerm(body[0]), let tp = termPlans[0] {
+            // The one result's one expression value, without building the result.
+            let ev = Evaluator(policy: policy, input: input, options: options)
+            return try ev.withFrame(frameSize) { f in
+                try ev.step()
+                guard let v = try tp.eval(ev, f) else { return nil }
+                if !PreparedQuery.isRef(t), case .bool(false) = v { return nil }
+                return v
+            }
+        }
         let rs = try eval(input: input, options: options)
         return rs.first?.expressions.first
     }

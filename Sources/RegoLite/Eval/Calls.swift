@@ -21,11 +21,11 @@ extension Evaluator {
                 if strict { throw RegoError(code: .evalBuiltin, message: "\(b.name): \(msg)", location: loc) }
                 return false
             }
-            for v in outs { try step(); if try k(v) { return true } }
+            for v in outs { try step(); if try resumeWith(k, v) { return true } }
             return false
         }
         guard let r = try call(target, args, loc) else { return false }
-        return try k(r)
+        return try resumeWith(k, r)
     }
 
     func call(_ target: CallTarget, _ args: [Value], _ loc: Location) throws -> Value? {
@@ -57,18 +57,7 @@ extension Evaluator {
             }
         case .function(let path):
             guard let node = policy.root.lookup(path[...]) else { return nil }
-            var result: Value?
-            for r in node.functions where !r.isDefault {
-                guard r.args.count == args.count else { continue }
-                try evalRuleBodies(r, args: args) { v in
-                    if let prev = result, prev != v {
-                        throw RegoError(code: .evalConflict, message: "functions must not produce multiple outputs for same inputs", location: loc)
-                    }
-                    result = v
-                }
-            }
-            if result == nil, let d = node.functions.first(where: { $0.isDefault }), let v = d.value { result = try constant(v, frameSize: d.frameSize) }
-            return result
+            return try callFunction(node, args, loc)
         }
     }
 
@@ -113,7 +102,7 @@ extension Evaluator {
                 throw RegoError(code: .type, message: "invalid with target", location: e.loc)
             }
         }
-        cache = RuleCache()
+        cache = RuleCache(count: policy.nodeCount)
         let modInput = input, modData = dataOverrides, modFns = functionOverrides, modCache = cache
         defer { input = savedInput; dataOverrides = savedData; functionOverrides = savedFns; cache = savedCache }
         var inner = e
@@ -122,7 +111,7 @@ extension Evaluator {
             // The rest of the body runs in the outer context.
             self.input = savedInput; self.dataOverrides = savedData; self.functionOverrides = savedFns; self.cache = savedCache
             defer { self.input = modInput; self.dataOverrides = modData; self.functionOverrides = modFns; self.cache = modCache }
-            return try k()
+            return try resume(k)
         }
     }
 

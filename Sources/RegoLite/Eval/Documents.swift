@@ -20,7 +20,7 @@ extension Evaluator {
     /// Walks a plain value along ref segments, iterating over unbound variables.
     /// `storage`: base documents (JSON data) also answer integer keys with their string form, as OPA's store does.
     func walk(_ v: Value, _ segs: [Term], _ i: Int, _ f: Frame, _ k: VCont, storage: Bool = false) throws -> Bool {
-        if i == segs.count { return try k(v) }
+        if i == segs.count { return try resumeWith(k, v) }
         let seg = segs[i]
         @inline(__always) func get(_ key: Value) -> Value? {
             if let c = v[key] { return c }
@@ -88,7 +88,7 @@ extension Evaluator {
         if !node.functions.isEmpty { return false }
         if i == segs.count {
             guard let v = try fullValue(node, base, path) else { return false }
-            return try k(v)
+            return try resumeWith(k, v)
         }
         let seg = segs[i]
         func step(_ key: Value) throws -> Bool {
@@ -164,15 +164,18 @@ extension Evaluator {
 
     // MARK: rule values
     func ruleValue(_ node: RuleNode) throws -> Value? {
-        let id = ObjectIdentifier(node)
-        if let v = cache.values[id] { return v }
-        if cache.inProgress.contains(id) {
+        let c = cache
+        let i = node.index
+        switch c.entries[i] {
+        case .done(let v): return v
+        case .inProgress:
             throw RegoError(code: .recursion, message: "rule data.\(node.path.joined(separator: ".")) is recursive", location: node.rules.first?.location)
+        case .empty: break
         }
-        cache.inProgress.insert(id)
-        defer { cache.inProgress.remove(id) }
-        let v = try computeRuleValue(node)
-        cache.values[id] = .some(v)
+        c.entries[i] = .inProgress
+        let v: Value?
+        do { v = try computeRuleValue(node) } catch { c.entries[i] = .empty; throw error }
+        c.entries[i] = .done(v)
         return v
     }
 
@@ -188,44 +191,49 @@ extension Evaluator {
                     result = v
                 }
             }
-            if result == nil, let d = node.defaultRule, let v = d.value { result = try constant(v, frameSize: d.frameSize) }
+            if result == nil, let d = node.defaultRule, d.value != nil { result = try defaultValue(d) }
             return result
         case .partialSet?:
             var out: [Value] = []
             for r in node.rules {
-                let f = Frame(size: r.frameSize)
-                _ = try evalBody(r.body, 0, f) {
-                    try self.evalTerm(r.key!, f) { v in out.append(v); return false }
+                let plan = r.plan!
+                try withFrame(r.frameSize) { f in
+                    _ = try runBody(plan.main.body, 0, f) {
+                        if let v = try plan.key!.eval(self, f) { out.append(v) }
+                        return false
+                    }
                 }
             }
             return .set(RegoSet(out))
         case .partialObject?:
             var obj = Value.emptyObject
             for r in node.rules {
-                let f = Frame(size: r.frameSize)
-                let valueTerm = r.value ?? Term(.scalar(.true), r.location)
-                let found = try evalRuleChainObject(r, f, valueTerm) { keys, v in
-                    obj = try self.insertPath(obj, keys[...], v, r.location)
+                let plan = r.plan!
+                try withFrame(r.frameSize) { f in
+                    if let terms = plan.objectTerms {
+                        _ = try runBody(plan.main.body, 0, f) {
+                            var keys: [Value] = []
+                            keys.reserveCapacity(terms.count - 1)
+                            for t in terms.dropLast() { guard let v = try t.eval(self, f) else { return false }; keys.append(v) }
+                            guard let v = try terms[terms.count - 1].eval(self, f) else { return false }
+                            obj = try self.insertPath(obj, keys[...], v, r.location)
+                            return false
+                        }
+                    } else {
+                        let valueTerm = r.value ?? Term(.scalar(.true), r.location)
+                        _ = try runBody(plan.main.body, 0, f) {
+                            try self.evalTerms(r.dynamicRef + [valueTerm], 0, [], f) { vs in
+                                obj = try self.insertPath(obj, Array(vs.dropLast())[...], vs.last!, r.location)
+                                return false
+                            }
+                        }
+                    }
                 }
-                _ = found
             }
             return obj
         case .function?, nil:
             return nil
         }
-    }
-
-    /// Partial-object rules: main body then else bodies (first that produces wins).
-    func evalRuleChainObject(_ r: CompiledRule, _ f: Frame, _ valueTerm: Term, _ emit: @escaping ([Value], Value) throws -> Void) throws -> Bool {
-        var produced = false
-        _ = try evalBody(r.body, 0, f) {
-            try self.evalTerms(r.dynamicRef + [valueTerm], 0, [], f) { vs in
-                produced = true
-                try emit(Array(vs.dropLast()), vs.last!)
-                return false
-            }
-        }
-        return produced
     }
 
     func insertPath(_ doc: Value, _ keys: ArraySlice<Value>, _ v: Value, _ loc: Location) throws -> Value {
@@ -248,39 +256,49 @@ extension Evaluator {
     /// Evaluates a complete rule or function: the main body, else the `else` chain in order.
     /// `emit` receives every value produced by the first body that produces any.
     func evalRuleBodies(_ r: CompiledRule, args: [Value]?, _ emit: (Value) throws -> Void) throws {
-        let f = Frame(size: r.frameSize)
-        var produced = false
-        func run(_ body: [Expr], _ value: Term?) throws {
-            let vt = value ?? Term(.scalar(.true), r.location)
-            let constant: Bool = { if case .scalar = vt.kind { return true }; return false }()
-            _ = try self.evalBody(body, 0, f) {
-                try self.evalTerm(vt, f) { v in
-                    produced = true
-                    try emit(v)
-                    return constant
-                }
-            }
-        }
-        func all() throws -> Bool {
-            try run(r.body, r.value)
-            if !produced {
-                for e in r.elses {
-                    try run(e.body, e.value)
-                    if produced { break }
-                }
-            }
-            return false
-        }
-        if let args {
-            _ = try unifyList(r.args, args, 0, f, { try all() })
+        let plan = r.plan!
+        let size = r.frameSize
+        let (f, frameMark) = pushFrame(size)
+        defer { popFrame(f, size, frameMark) }
+        guard let args else { try runBranches(plan, f, emit); return }
+        if let patterns = plan.args {
+            let mark = trailTop
+            defer { undo(mark) }
+            for i in 0..<patterns.count { guard try unifyPattern(patterns[i], args[i], f) else { return } }
+            try runBranches(plan, f, emit)
         } else {
-            _ = try all()
+            _ = try unifyList(r.args, args, 0, f) { try self.runBranches(plan, f, emit); return false }
         }
     }
 
+    /// The main body, then the `else` bodies in order until one produces a value.
+    func runBranches(_ plan: RulePlan, _ f: Frame, _ emit: (Value) throws -> Void) throws {
+        if try runBranch(plan.main, f, emit) { return }
+        for e in plan.elses { if try runBranch(e, f, emit) { return } }
+    }
+
+    /// Every value of one body (the first only when the value is constant); whether any.
+    func runBranch(_ br: RulePlan.Branch, _ f: Frame, _ emit: (Value) throws -> Void) throws -> Bool {
+        var produced = false
+        _ = try runBody(br.body, 0, f) {
+            guard let v = try br.value.eval(self, f) else { return false }
+            produced = true
+            try emit(v)
+            return br.constant
+        }
+        return produced
+    }
+
+    /// The value of a default rule or function.
+    func defaultValue(_ d: CompiledRule) throws -> Value? {
+        try withFrame(d.frameSize) { f in try d.plan!.main.value.eval(self, f) }
+    }
+
     func constant(_ t: Term, frameSize: Int = 0) throws -> Value? {
-        var out: Value?
-        _ = try evalTerm(t, Frame(size: frameSize)) { v in out = v; return true }
-        return out
+        try withFrame(frameSize) { f in
+            var out: Value?
+            _ = try evalTerm(t, f) { v in out = v; return true }
+            return out
+        }
     }
 }

@@ -41,7 +41,7 @@ extension Evaluator {
     }
 
     func unifyPairs(_ pairs: [(Term, Term)], _ i: Int, _ f: Frame, _ k: Cont) throws -> Bool {
-        if i == pairs.count { return try k() }
+        if i == pairs.count { return try resume(k) }
         // Pick a pair that can run now (one side evaluable) to avoid two unbound sides.
         var order = Array(i..<pairs.count)
         if let j = order.firstIndex(where: { !(isUnboundPattern(pairs[$0].0, f) && isUnboundPattern(pairs[$0].1, f)) }), j != 0 {
@@ -57,12 +57,12 @@ extension Evaluator {
     func unifyValue(_ t: Term, _ v: Value, _ f: Frame, _ k: Cont) throws -> Bool {
         switch t.kind {
         case .local(let s, _):
-            if let cur = f.slots[s] { return cur == v ? try k() : false }
+            if let cur = f.slots[s] { return cur == v ? try resume(k) : false }
             f.slots[s] = v
             defer { f.slots[s] = nil }
-            return try k()
+            return try resume(k)
         case .scalar(let x):
-            return x == v ? try k() : false
+            return x == v ? try resume(k) : false
         case .array(let items):
             guard case .array(let vs) = v, vs.count == items.count else { return false }
             return try unifyList(items, vs, 0, f, k)
@@ -70,17 +70,17 @@ extension Evaluator {
             guard case .object(let o) = v, o.count == pairs.count else { return false }
             return try unifyObject(pairs, 0, o, f, k)
         default:
-            return try evalTerm(t, f) { tv in tv == v ? try k() : false }
+            return try evalTerm(t, f) { tv in tv == v ? try resume(k) : false }
         }
     }
 
     func unifyList(_ items: [Term], _ vs: [Value], _ i: Int, _ f: Frame, _ k: Cont) throws -> Bool {
-        if i == items.count { return try k() }
+        if i == items.count { return try resume(k) }
         return try unifyValue(items[i], vs[i], f) { try self.unifyList(items, vs, i + 1, f, k) }
     }
 
     func unifyObject(_ pairs: [(Term, Term)], _ i: Int, _ o: RegoObject, _ f: Frame, _ k: Cont) throws -> Bool {
-        if i == pairs.count { return try k() }
+        if i == pairs.count { return try resume(k) }
         return try evalTerm(pairs[i].0, f) { kv in
             guard let vv = o[kv] else { return false }
             return try self.unifyValue(pairs[i].1, vv, f) { try self.unifyObject(pairs, i + 1, o, f, k) }

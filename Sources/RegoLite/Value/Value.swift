@@ -61,18 +61,41 @@ public enum Value: Sendable, Hashable, Comparable, CustomStringConvertible {
         }
     }
 
+    /// Byte order of the UTF-8 forms (OPA compares strings bytewise).
     @inline(__always) static func compareStrings(_ x: String, _ y: String) -> Int {
+        // Native and small strings expose their UTF-8 without a copy of the string.
+        if let r = x.utf8.withContiguousStorageIfAvailable({ pa in
+            y.utf8.withContiguousStorageIfAvailable { pb in compareBytes(pa, pb) }
+        }), let r { return r }
         var a = x, b = y
-        return a.withUTF8 { pa in
-            b.withUTF8 { pb in
-                let n = min(pa.count, pb.count)
-                if n > 0 {
-                    let r = memcmp(pa.baseAddress!, pb.baseAddress!, n)
-                    if r != 0 { return r < 0 ? -1 : 1 }
-                }
-                return pa.count == pb.count ? 0 : (pa.count < pb.count ? -1 : 1)
+        return a.withUTF8 { pa in b.withUTF8 { pb in compareBytes(pa, pb) } }
+    }
+
+    @inline(__always) static func compareBytes(_ pa: UnsafeBufferPointer<UInt8>, _ pb: UnsafeBufferPointer<UInt8>) -> Int {
+        let n = min(pa.count, pb.count)
+        if n > 32 {
+            let r = memcmp(pa.baseAddress!, pb.baseAddress!, n)
+            if r != 0 { return r < 0 ? -1 : 1 }
+        } else {
+            // Short strings (object keys, names): a byte loop beats the call to memcmp.
+            var i = 0
+            while i < n {
+                let a = pa[i], b = pb[i]
+                if a != b { return a < b ? -1 : 1 }
+                i += 1
             }
         }
+        return pa.count == pb.count ? 0 : (pa.count < pb.count ? -1 : 1)
+    }
+
+    /// Byte equality of the UTF-8 forms (not Swift's canonical equivalence).
+    @inline(__always) static func equalStrings(_ x: String, _ y: String) -> Bool {
+        if let r = x.utf8.withContiguousStorageIfAvailable({ pa in
+            y.utf8.withContiguousStorageIfAvailable { pb in
+                pa.count == pb.count && (pa.count == 0 || memcmp(pa.baseAddress!, pb.baseAddress!, pa.count) == 0)
+            }
+        }), let r { return r }
+        return x.utf8.elementsEqual(y.utf8)
     }
 
     static func compareSeq(_ x: [Value], _ y: [Value]) -> Int {
@@ -83,7 +106,7 @@ public enum Value: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     public static func == (a: Value, b: Value) -> Bool {
         switch (a, b) {
-        case (.string(let x), .string(let y)): return x.utf8.elementsEqual(y.utf8)
+        case (.string(let x), .string(let y)): return equalStrings(x, y)
         case (.bool(let x), .bool(let y)): return x == y
         case (.number(let x), .number(let y)): return x == y
         case (.null, .null): return true
@@ -177,6 +200,8 @@ public struct RegoObject: Sendable, Hashable {
     @inline(__always) func index(of key: Value) -> (found: Bool, at: Int) {
         var lo = 0, hi = keys.count
         if case .string(let ks) = key {
+            // The key's UTF-8 once, then byte comparisons with each probed key.
+            if let r = ks.utf8.withContiguousStorageIfAvailable({ kp in indexOfString(kp) }) { return r }
             while lo < hi {
                 let mid = (lo + hi) >> 1
                 let c: Int
@@ -189,6 +214,25 @@ public struct RegoObject: Sendable, Hashable {
         while lo < hi {
             let mid = (lo + hi) >> 1
             let c = Value.compare(keys[mid], key)
+            if c == 0 { return (true, mid) }
+            if c < 0 { lo = mid + 1 } else { hi = mid }
+        }
+        return (false, lo)
+    }
+
+    /// Binary search for a string key given as UTF-8 (strings sort after null, booleans and
+    /// numbers and before arrays, objects and sets).
+    func indexOfString(_ kp: UnsafeBufferPointer<UInt8>) -> (found: Bool, at: Int) {
+        var lo = 0, hi = keys.count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            let c: Int
+            if case .string(let ms) = keys[mid] {
+                c = ms.utf8.withContiguousStorageIfAvailable { Value.compareBytes($0, kp) }
+                    ?? Value.compareStrings(ms, String(decoding: kp, as: UTF8.self))
+            } else {
+                c = keys[mid].typeRank < 3 ? -1 : 1
+            }
             if c == 0 { return (true, mid) }
             if c < 0 { lo = mid + 1 } else { hi = mid }
         }
@@ -215,10 +259,17 @@ public struct RegoSet: Sendable, Hashable {
     public init() { elements = [] }
     public init<S: Sequence>(_ s: S) where S.Element == Value {
         var a = Array(s)
-        a.sort { Value.compare($0, $1) < 0 }
-        var out: [Value] = []; out.reserveCapacity(a.count)
-        for v in a where out.last != v { out.append(v) }
-        elements = out
+        if a.count > 1 {
+            a.sort { Value.compare($0, $1) < 0 }
+            // Drop repeats in place.
+            var w = 1
+            for r in 1..<a.count where a[r] != a[w - 1] {
+                if r != w { a[w] = a[r] }
+                w += 1
+            }
+            if w < a.count { a.removeLast(a.count - w) }
+        }
+        elements = a
     }
     init(sorted: [Value]) { elements = sorted }
     public var count: Int { elements.count }
