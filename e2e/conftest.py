@@ -34,3 +34,21 @@ class CLI:
 @pytest.fixture(scope="session")
 def cli() -> CLI:
     return CLI(binary_path())
+
+
+@pytest.fixture(scope="module")
+def issuer():
+    """A signing key with its JWKS served on loopback (gateway tests)."""
+    from gateway_env import Issuer
+    i = Issuer()
+    yield i
+    i.stop()
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    """An HTTP upstream that records what it received (gateway tests)."""
+    from gateway_env import Upstream
+    u = Upstream()
+    yield u
+    u.stop()

@@ -11,7 +11,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import ROOT, binary_path
-from gateway_env import Gateway, Issuer, Upstream, WebSocketEcho, free_port, raw_request, status_of
+from gateway_env import Gateway, WebSocketEcho, free_port, raw_request, status_of
 
 POLICY_DIR = ROOT / "rego-lite" / "policies"
 
@@ -60,20 +60,6 @@ routes:
 def config_text(issuer, upstream, ws, policy=POLICY_DIR, extra=""):
     return (CONFIG.replace("ISSUER", issuer.url).replace("JWKS", issuer.jwks_uri).replace("POLICY", str(policy))
             .replace("UP", str(upstream.port)).replace("DEAD", str(free_port())).replace("WS", str(ws.port)) + extra)
-
-
-@pytest.fixture(scope="module")
-def issuer():
-    i = Issuer()
-    yield i
-    i.stop()
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    u = Upstream()
-    yield u
-    u.stop()
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import pytest
 import requests
 
 from conftest import binary_path
-from gateway_env import Gateway, Issuer, Upstream
+from gateway_env import Gateway
 from test_gateway import POLICY_DIR
 
 CONFIG = """
@@ -32,20 +32,6 @@ routes:
     upstream: {urls: [http://127.0.0.1:UP]}
     auth: {mode: public}
 """
-
-
-@pytest.fixture(scope="module")
-def issuer():
-    i = Issuer()
-    yield i
-    i.stop()
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    u = Upstream()
-    yield u
-    u.stop()
 
 
 def start(tmp_path, issuer, upstream, env, policy=POLICY_DIR, wait_ready=True):
