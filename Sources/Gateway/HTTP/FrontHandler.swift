@@ -30,8 +30,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private(set) var state: State = .idle
     private(set) var context: ChannelHandlerContext?
     private var sourceIP = ""
-    private var paused = false
-    private var readPending = false
+    private var gate = ReadGate()
 
     init(core: GatewayCore) { self.core = core }
 
@@ -103,20 +102,11 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.close(promise: nil)
     }
 
-    func read(context: ChannelHandlerContext) {
-        if paused { readPending = true } else { context.read() }
-    }
+    func read(context: ChannelHandlerContext) { gate.read(context) }
 
-    func pauseReading() { paused = true }
+    func pauseReading() { gate.pause() }
 
-    func resumeReading() {
-        guard paused else { return }
-        paused = false
-        if readPending, let context {
-            readPending = false
-            context.read()
-        }
-    }
+    func resumeReading() { gate.resume(context) }
 
     var isWritable: Bool { context?.channel.isWritable ?? false }
 

@@ -98,8 +98,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     static let name = "portcullis.upstream"
 
     var exchange: ProxyExchange?
-    private var paused = false
-    private var readPending = false
+    private var gate = ReadGate()
     private(set) var context: ChannelHandlerContext?
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -141,18 +140,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    func read(context: ChannelHandlerContext) {
-        if paused { readPending = true } else { context.read() }
-    }
+    func read(context: ChannelHandlerContext) { gate.read(context) }
 
-    func pauseReading() { paused = true }
+    func pauseReading() { gate.pause() }
 
-    func resumeReading() {
-        guard paused else { return }
-        paused = false
-        if readPending, let context {
-            readPending = false
-            context.read()
-        }
-    }
+    func resumeReading() { gate.resume(context) }
 }
