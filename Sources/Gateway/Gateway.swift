@@ -28,9 +28,7 @@ public final class Gateway: Service, Sendable {
     private let configPath: String?
     private let environment: [String: String]
     private let reloadLock = NIOLock()
-    private let configRevision = NIOLockedValueBox(1)
     private let lastReload = NIOLockedValueBox<(at: Date, error: String?)?>(nil)
-    private let bound = NIOLockedValueBox<BoundAddresses?>(nil)
     private let boundPromise: EventLoopPromise<BoundAddresses>
     public let startedAt = Date()
     public static let version = "0.5.0"
@@ -70,7 +68,6 @@ public final class Gateway: Service, Sendable {
             throw error
         }
         let addresses = BoundAddresses(traffic: traffic.localAddress!, admin: admin.localAddress!)
-        bound.withLockedValue { $0 = addresses }
         boundPromise.succeed(addresses)
         core.logger.info("portcullis listening", metadata: [
             "traffic": "\(addresses.traffic)", "admin": "\(addresses.admin)",
@@ -155,21 +152,14 @@ public final class Gateway: Service, Sendable {
 
     // MARK: policy and reload
 
-    /// Loads the policy directory; on failure the snapshot in force (if any) keeps serving.
-    @discardableResult
-    func loadPolicy(configuration: GatewayConfiguration, queries: [String]) -> String? {
-        guard let directory = configuration.policy.directory else { return nil }
+    /// The first policy load, at start: a failure is recorded and reported, not fatal.
+    private func loadPolicy(configuration: GatewayConfiguration, queries: [String]) {
+        guard let directory = configuration.policy.directory else { return }
         do {
-            let snapshot = try PolicySnapshot.load(directory: directory, queries: queries)
-            if snapshot.revision != core.policy.snapshot?.revision || Set(queries) != Set(core.config.policyQueries) || core.policy.snapshot == nil {
-                core.policy.install(snapshot)
-            }
-            return nil
+            core.policy.install(try PolicySnapshot.load(directory: directory, queries: queries))
         } catch {
-            let message = "\(error)"
-            core.policy.recordFailure(message)
-            core.logger.error("policy not loaded", metadata: ["directory": "\(directory)", "error": "\(message)"])
-            return message
+            core.policy.recordFailure("\(error)")
+            core.logger.error("policy not loaded", metadata: ["directory": "\(directory)", "error": "\(error)"])
         }
     }
 
@@ -224,7 +214,6 @@ public final class Gateway: Service, Sendable {
             }
         }
         core.install(runtime)
-        configRevision.withLockedValue { $0 = revision }
         return ReloadOutcome(configRevision: revision, policyRevision: core.policy.snapshot?.revision, error: nil)
     }
 

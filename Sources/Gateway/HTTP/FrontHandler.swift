@@ -108,8 +108,6 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func resumeReading() { gate.resume(context) }
 
-    var isWritable: Bool { context?.channel.isWritable ?? false }
-
     // MARK: phases
 
     /// A context for a request whose head could not be read.
@@ -173,13 +171,12 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
             reject(ctx, .badRequest("the request headers are larger than \(route.maxHeaderBytes) bytes"))
             return
         }
-        let websocket = route.websocket != nil && AcceptChecks.isWebSocketUpgrade(head)
-        if head.headers.contains(name: "upgrade") && !websocket {
-            // Only WebSocket upgrades on WebSocket routes are forwarded; anything else stays HTTP.
-            if route.websocket == nil && AcceptChecks.isWebSocketUpgrade(head) {
-                reject(ctx, .badRequest("route \(route.id) does not accept WebSocket upgrades"))
-                return
-            }
+        // Only WebSocket upgrades on WebSocket routes are forwarded; other upgrade offers are
+        // hop-by-hop headers and the request stays HTTP.
+        let websocket = AcceptChecks.isWebSocketUpgrade(head)
+        if websocket && route.websocket == nil {
+            reject(ctx, .badRequest("route \(route.id) does not accept WebSocket upgrades"))
+            return
         }
         // Phase 4: authenticate.
         authenticate(ctx, route: route, websocket: websocket)
@@ -229,7 +226,6 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func verified(_ ctx: RequestContext, route: RuntimeRoute, websocket: Bool,
                           result: Result<Authenticator.Verification, any Error>, started: NIODeadline) {
         let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
-        ctx.verificationSeconds = seconds
         core.metrics.jwtVerification(seconds: seconds)
         switch result {
         case .success(let verification):

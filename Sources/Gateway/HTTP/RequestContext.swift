@@ -36,8 +36,6 @@ final class RequestContext {
     var pendingBody = CircularBuffer<ByteBuffer>()
     /// The status sent to the client (metrics, logs).
     var responseStatus = 0
-    var verificationSeconds: Double?
-    var policySeconds: Double?
     var metricsRecorded = false
 
     init(head: HTTPRequestHead, config: RuntimeConfig, requestID: String, target: NormalizedTarget, sourceIP: String,

@@ -43,9 +43,7 @@ enum Authorization {
         } catch {
             decision = PolicyDecision(allow: false, error: "\(error)")
         }
-        let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
-        ctx.policySeconds = seconds
-        core.metrics.policyEvaluation(seconds: seconds)
+        core.metrics.policyEvaluation(seconds: Double((NIODeadline.now() - started).nanoseconds) / 1e9)
         ctx.decision = decision
         if let error = decision.error {
             core.logger.warning("policy decision failed: denied", metadata: [

@@ -149,13 +149,12 @@ final class ProxyExchange {
         }
         metrics.upstream(route: route.id, seconds: Double((NIODeadline.now() - upstreamStart).nanoseconds) / 1e9)
         if head.status == .switchingProtocols {
-            guard websocket, let connection else {
+            guard websocket, connection != nil else {
                 fail(GatewayError(status: .badGateway, code: .upstreamUnavailable, message: "the upstream switched protocols unexpectedly"))
                 return
             }
             cancelReadTimeout()
             phase = .upgrading(head)
-            _ = connection
             return
         }
         upstreamKeepAlive = head.isKeepAlive

@@ -9,7 +9,6 @@ final class UpstreamPool: @unchecked Sendable {
     /// Idle connections are closed after this long unused.
     let idleTimeout: TimeAmount
     private var idle: [UpstreamTarget: [UpstreamConnection]] = [:]
-    private(set) var opened = 0
 
     init(eventLoop: EventLoop, idleTimeout: TimeAmount = .seconds(60)) {
         self.eventLoop = eventLoop
@@ -44,7 +43,6 @@ final class UpstreamPool: @unchecked Sendable {
                 }
             }
         return bootstrap.connect(host: target.host, port: target.port).flatMapThrowing { channel in
-            self.opened += 1
             let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
             return UpstreamConnection(channel: channel, handler: handler, target: target)
         }
@@ -65,8 +63,6 @@ final class UpstreamPool: @unchecked Sendable {
         list.append(connection)
         idle[connection.target] = list
     }
-
-    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
 
     func closeAll() {
         for list in idle.values { for connection in list { connection.channel.close(promise: nil) } }

@@ -43,18 +43,7 @@ extension Evaluator {
         }
         switch target {
         case .builtin(let b):
-            do {
-                return try b.impl(ctx, args)
-            } catch BuiltinError.type(let msg) {
-                if strict { throw RegoError(code: .evalType, message: "\(b.name): \(msg)", location: loc) }
-                return nil
-            } catch var e as RegoError where e.code == .unsupported {
-                e.location = loc
-                throw e
-            } catch BuiltinError.builtin(let msg) {
-                if strict { throw RegoError(code: .evalBuiltin, message: "\(b.name): \(msg)", location: loc) }
-                return nil
-            }
+            return try callBuiltinImpl(b, args, loc)
         case .function(let path):
             guard let node = policy.root.lookup(path[...]) else { return nil }
             return try callFunction(node, args, loc)
