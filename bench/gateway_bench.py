@@ -57,6 +57,18 @@ def rss_mb(pid):
     return float("nan")
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process and its children (nginx's worker under its master)."""
+    total = 0.0
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        pids += [int(c) for c in (task / "children").read_text().split()]
+    for p in pids:
+        fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def parse_wrk(text):
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
     latencies = {}
@@ -165,9 +177,9 @@ routes:
 """)
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
-        spawn([nginx, "-c", str(work / "upstream.conf"), "-p", str(work)])
-        spawn([nginx, "-c", str(work / "nginx.conf"), "-p", str(work)])
-        spawn([haproxy, "-f", str(work / "haproxy.cfg")])
+        upstream = spawn([nginx, "-c", str(work / "upstream.conf"), "-p", str(work)])
+        nginx_proxy = spawn([nginx, "-c", str(work / "nginx.conf"), "-p", str(work)])
+        haproxy_proc = spawn([haproxy, "-f", str(work / "haproxy.cfg")])
         gateway = spawn([str(binary), "serve", "--config", str(work / "routes.yaml"), "--log-level", "warning"], cwd=work)
         for port in (up_port, nginx_port, haproxy_port, gw_port):
             wait_port(port)
@@ -198,22 +210,28 @@ routes:
             "haproxy": f"http://127.0.0.1:{haproxy_port}{path}",
             "portcullis (JWT + policy)": f"http://127.0.0.1:{gw_port}{path}",
         }
+        pids = {"upstream direct": upstream.pid, "nginx proxy_pass": nginx_proxy.pid,
+                "haproxy": haproxy_proc.pid, "portcullis (JWT + policy)": gateway.pid}
         for url in targets.values():  # warm-up: connections, caches
             wrk(url, headers, 2)
         results = {name: [] for name in targets}
         for _ in range(args.rounds):  # interleaved rounds: drift of the shared machine hits every server alike
             for name, url in targets.items():
-                results[name].append(wrk(url, headers, args.duration))
+                before = cpu_seconds(pids[name])
+                rps, lat, non2xx, sockerr = wrk(url, headers, args.duration)
+                cpu_us = (cpu_seconds(pids[name]) - before) * 1e6 / max(rps * args.duration, 1)
+                results[name].append((rps, lat, non2xx, sockerr, cpu_us))
         gateway_rss = rss_mb(gateway.pid)
 
         def med(name, f):
             return statistics.median(f(r) for r in results[name])
 
         print(f"\nGateway benchmark: wrk -t1 -c64, {args.rounds} rounds x {args.duration} s, one worker each, same upstream")
-        print(f"{'server':28} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+        print(f"{'server':28} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'CPU µs/req':>11}")
         for name in targets:
             print(f"{name:28} {med(name, lambda r: r[0]):>10.0f} {med(name, lambda r: r[1].get('50', float('nan'))):>8.3f} "
-                  f"{med(name, lambda r: r[1].get('99', float('nan'))):>8.3f} {sum(r[2] for r in results[name]):>8}")
+                  f"{med(name, lambda r: r[1].get('99', float('nan'))):>8.3f} {sum(r[2] for r in results[name]):>8} "
+                  f"{med(name, lambda r: r[4]):>11.1f}")
         gw, ngx = "portcullis (JWT + policy)", "nginx proxy_pass"
         ratio = med(gw, lambda r: r[0]) / med(ngx, lambda r: r[0])
         added_p99 = med(gw, lambda r: r[1]["99"]) - med("upstream direct", lambda r: r[1]["99"])
