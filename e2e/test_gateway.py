@@ -242,6 +242,40 @@ def test_oversized_headers_are_refused(gateway):
     assert status_of(raw) == 400
 
 
+def split_responses(raw: bytes) -> list:
+    """(status, headers, body) for each response in a byte stream with Content-Length framing."""
+    out = []
+    while raw:
+        head, _, rest = raw.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in (l.decode().partition(":") for l in lines[1:])}
+        length = int(headers.get("content-length", "0"))
+        out.append((int(lines[0].split(b" ")[1]), headers, rest[:length]))
+        raw = rest[length:]
+    return out
+
+
+def test_pipelined_requests_are_answered_in_order(gateway, issuer, upstream):
+    """Four requests in one write: proxied, refused by routing, proxied, denied by the policy with
+    a body. Each answer in order; the denied one never reaches the upstream and, its body unread,
+    ends the connection."""
+    token = issuer.token(["viewer"])
+    body = b"x" * 200
+    data = (f"GET /api/devices/p-1 HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {token}\r\nX-Request-ID: pipe-1\r\n\r\n"
+            f"GET /nowhere HTTP/1.1\r\nHost: a\r\nX-Request-ID: pipe-2\r\n\r\n"
+            f"GET /devices/p-3 HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {token}\r\nX-Request-ID: pipe-3\r\n\r\n"
+            f"POST /devices/p-4 HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer {token}\r\nX-Request-ID: pipe-4\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    before = upstream.count()
+    responses = split_responses(raw_request(gateway.port, data))
+    assert [(status, headers["x-request-id"]) for status, headers, _ in responses] == [
+        (200, "pipe-1"), (404, "pipe-2"), (200, "pipe-3"), (403, "pipe-4")]
+    assert json.loads(responses[0][2])["path"] == "/devices/p-1"
+    assert json.loads(responses[2][2])["path"] == "/devices/p-3"
+    assert responses[3][1]["connection"] == "close"
+    assert upstream.count() == before + 2
+
+
 # --- path normalization -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path,upstream_path", [

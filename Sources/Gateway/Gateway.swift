@@ -126,8 +126,11 @@ public final class Gateway: Service, Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: false,
-                                                         withOutboundHeaderValidation: true, withEncoderConfiguration: .init(),
+                    // FrontHandler orders pipelined requests and handles quiescing itself. Outbound header
+                    // validation is off: every value sent comes from the parser (already validated) or
+                    // is checked where the gateway makes it (HeaderRules.isSafeValue, token names).
+                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false,
+                                                         withOutboundHeaderValidation: false, withEncoderConfiguration: .init(),
                                                          withDecoderLimitConfiguration: limits)
                     try sync.addHandler(FrontHandler(core: core))
                     core.metrics.connectionOpened()

@@ -21,3 +21,12 @@ extension StringProtocol {
         return zip(utf8, lowercase.utf8).allSatisfy { a, b in (a >= 0x41 && a <= 0x5a ? a | 0x20 : a) == b }
     }
 }
+
+extension String {
+    /// Lower-cased for ASCII letters only (header names are ASCII tokens); the string itself when
+    /// it has no upper-case letter, which is most names on the wire, so no new string is made.
+    @inline(__always) var asciiLowercased: String {
+        guard utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5a }) else { return self }
+        return String(decoding: utf8.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }, as: UTF8.self)
+    }
+}

@@ -8,8 +8,10 @@ import RegoLite
 
 /// One client connection: runs DESIGN.md's phases for each request in order (accept, request id,
 /// route, authenticate, authorize, upstream, response, log). A phase that answers the client
-/// itself short-circuits the rest. Requests on one connection are handled one at a time
-/// (`HTTPServerPipelineHandler` holds back pipelined ones).
+/// itself short-circuits the rest. Requests on one connection are handled one at a time: parts of
+/// a pipelined request that arrive while one is in progress wait in `deferred` with reading paused
+/// (done here rather than by NIO's `HTTPServerPipelineHandler`, which stops and restarts reading
+/// around every response: two `epoll_ctl` calls per request).
 final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -31,6 +33,15 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private(set) var context: ChannelHandlerContext?
     private var sourceIP = ""
     private var gate = ReadGate()
+    /// Parts of pipelined requests that arrived before the current one finished.
+    private var deferred = CircularBuffer<HTTPServerRequestPart>()
+    /// The server is shutting down: close after the request in progress.
+    private var quiescing = false
+    private var draining = false
+    /// The identity made of the last token this connection presented: a client sends the same
+    /// token on every request of a connection, and parsing its JSON again would cost more than
+    /// verifying it from the cache. Used only after the token verified again.
+    private var lastIdentity: (token: String, identity: VerifiedIdentity)?
 
     init(core: GatewayCore) { self.core = core }
 
@@ -59,19 +70,46 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if !deferred.isEmpty {
+            deferred.append(part)
+            return
+        }
+        if case .head = part, !isIdle {
+            if case .rejected(_, closeAfterResponse: true) = state { return }  // closing: dropped
+            if case .closed = state { return }
+            // Pipelined: wait for the request in progress, reading no more meanwhile.
+            deferred.append(part)
+            pauseReading()
+            return
+        }
+        dispatch(part)
+    }
+
+    private var isIdle: Bool { if case .idle = state { return true } else { return false } }
+
+    private func dispatch(_ part: HTTPServerRequestPart) {
+        switch part {
         case .head(let head):
-            guard case .idle = state else {
-                // A new head while a request is still in progress cannot happen behind the pipeline handler.
-                context.close(promise: nil)
-                return
-            }
             begin(head)
         case .body(let body):
             receiveBody(body)
         case .end:
             receiveEnd()
         }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            quiescing = true
+            switch state {
+            case .idle: context.close(promise: nil)
+            case .active(let ctx, _), .rejected(let ctx, _): ctx.keepAlive = false  // `Connection: close`, then close
+            case .tunnel, .closed: break
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -174,6 +212,8 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         // Only WebSocket upgrades on WebSocket routes are forwarded; other upgrade offers are
         // hop-by-hop headers and the request stays HTTP.
         let websocket = AcceptChecks.isWebSocketUpgrade(head)
+        // Nothing after an upgrade request is read until the splice (or the refusal) is decided.
+        if websocket { pauseReading() }
         if websocket && route.websocket == nil {
             reject(ctx, .badRequest("route \(route.id) does not accept WebSocket upgrades"))
             return
@@ -211,7 +251,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let started = NIODeadline.now()
         if let cached = authenticator.cachedVerification(token) {
-            verified(ctx, route: route, websocket: websocket, result: .success(cached), started: started)
+            verified(ctx, route: route, websocket: websocket, token: token, result: .success(cached), started: started)
             return
         }
         guard let loop = context?.eventLoop else { return }
@@ -219,11 +259,11 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
             try await authenticator.verify(token)
         }.assumeIsolated().whenComplete { [self] result in
             guard case .active(let current, _) = state, current === ctx else { return }  // the client went away
-            verified(ctx, route: route, websocket: websocket, result: result, started: started)
+            verified(ctx, route: route, websocket: websocket, token: token, result: result, started: started)
         }
     }
 
-    private func verified(_ ctx: RequestContext, route: RuntimeRoute, websocket: Bool,
+    private func verified(_ ctx: RequestContext, route: RuntimeRoute, websocket: Bool, token: String,
                           result: Result<Authenticator.Verification, any Error>, started: NIODeadline) {
         let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
         core.metrics.jwtVerification(seconds: seconds)
@@ -235,12 +275,18 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
                                           message: "tokens of this issuer are not accepted on route \(route.id)"))
                 return
             }
-            do {
-                ctx.identity = try VerifiedIdentity(verification)
-            } catch {
-                core.metrics.authenticationFailure(code: "malformed")
-                reject(ctx, .unauthorized(.invalidToken, description: "malformed", message: "the token's JSON could not be read"))
-                return
+            if let last = lastIdentity, last.token == token {
+                ctx.identity = last.identity
+            } else {
+                do {
+                    let identity = try VerifiedIdentity(verification)
+                    ctx.identity = identity
+                    lastIdentity = (token, identity)
+                } catch {
+                    core.metrics.authenticationFailure(code: "malformed")
+                    reject(ctx, .unauthorized(.invalidToken, description: "malformed", message: "the token's JSON could not be read"))
+                    return
+                }
             }
             authorize(ctx, route: route, websocket: websocket)
         case .failure(let error):
@@ -407,10 +453,32 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Back to waiting for the next request on this connection.
+    /// Back to waiting for the next request on this connection: pipelined parts that already
+    /// arrived go first, one request at a time; reading resumes once none is waiting.
     private func finishRequest(_ ctx: RequestContext) {
         state = .idle
-        resumeReading()
+        if quiescing {
+            deferred.removeAll()
+            context?.close(promise: nil)
+            return
+        }
+        if draining { return }  // a deferred request finished at once: the loop below goes on
+        draining = true
+        defer { draining = false }
+        while let part = deferred.first {
+            if case .head = part, !isIdle { break }  // the next request waits for this one
+            deferred.removeFirst()
+            dispatch(part)
+        }
+        guard deferred.isEmpty else { return }
+        switch state {
+        case .idle:
+            resumeReading()
+        case .active(let current, _) where !current.hasBody || current.requestEnded:
+            resumeReading()
+        default:
+            break  // a body waits for its upstream connection, which resumes reading
+        }
     }
 
     private func finishMetrics(_ ctx: RequestContext) {

@@ -19,7 +19,8 @@ final class RequestContext {
     let host: String?
     var target: NormalizedTarget
     let sourceIP: String
-    let keepAlive: Bool
+    /// False when the client asked to close, or the server is shutting down.
+    var keepAlive: Bool
     /// Declared request body length (nil: chunked or none).
     let contentLength: Int64?
     let hasBody: Bool

@@ -10,25 +10,38 @@ enum PolicyInput {
     }
 
     static func build(context: RequestContext, route: RuntimeRoute, identityHeaders: Set<String>) -> Value {
-        var headerPairs: [String: String] = [:]
+        // Headers by lower-cased name, repeated ones joined with ", ", in key order.
+        var headerNames: [String] = []
+        var headerValues: [String] = []
+        // Linear search for the usual handful of headers, a dictionary for many.
+        var position: [String: Int]? = context.head.headers.count > 16 ? [:] : nil
         for (name, value) in context.head.headers {
-            let lower = name.lowercased()
+            let lower = name.asciiLowercased
             if isHidden(lower, identityHeaders: identityHeaders) { continue }
-            if let existing = headerPairs[lower] { headerPairs[lower] = existing + ", " + value } else { headerPairs[lower] = value }
+            if let i = position?[lower] ?? (position == nil ? headerNames.firstIndex(of: lower) : nil) {
+                headerValues[i] += ", " + value
+                continue
+            }
+            position?[lower] = headerNames.count
+            headerNames.append(lower)
+            headerValues.append(value)
         }
+        let order = headerNames.indices.sorted { headerNames[$0] < headerNames[$1] }
+        let headers = RegoObject(pairs: order.map { (Value.string(headerNames[$0]), Value.string(headerValues[$0])) })
+        // Members in key order: RegoObject keeps them as given (no sort on the request path).
         var members: [(Value, Value)] = [
-            (.string("request_id"), .string(context.requestID)),
-            (.string("time_ns"), .number(.int(context.startWallNanos))),
-            (.string("route"), .string(route.id)),
-            (.string("method"), .string(context.method)),
-            (.string("scheme"), .string(context.scheme)),
+            (.string("authenticated"), .bool(context.identity != nil)),
+            (.string("headers"), .object(headers)),
             (.string("host"), .string(hostWithoutPort(context.host))),
+            (.string("method"), .string(context.method)),
             (.string("path"), .string(context.target.path)),
             (.string("path_segments"), .array(context.target.segments.map(Value.string))),
             (.string("query"), queryValue(context.target.query)),
-            (.string("headers"), .object(RegoObject(pairs: headerPairs.map { (.string($0.key), .string($0.value)) }))),
+            (.string("request_id"), .string(context.requestID)),
+            (.string("route"), .string(route.id)),
+            (.string("scheme"), .string(context.scheme)),
             (.string("source_ip"), .string(context.sourceIP)),
-            (.string("authenticated"), .bool(context.identity != nil)),
+            (.string("time_ns"), .number(.int(context.startWallNanos))),
         ]
         if let identity = context.identity {
             members.append((.string("token"), .object(RegoObject(pairs: [

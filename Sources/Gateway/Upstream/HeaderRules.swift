@@ -60,7 +60,7 @@ enum HeaderRules {
         var forwardedHost: String?
         var contentLengthSent = false
         for (name, value) in incoming {
-            let lower = name.lowercased()
+            let lower = name.asciiLowercased
             if hopByHop.contains(lower) || tokens.contains(lower) { continue }
             // `X_Auth_Subject` reaches CGI-style upstreams as the same variable as `X-Auth-Subject`.
             let dashed = lower.contains("_") ? lower.replacingOccurrences(of: "_", with: "-") : lower
@@ -139,7 +139,7 @@ enum HeaderRules {
         var headers = HTTPHeaders()
         headers.reserveCapacity(upstream.headers.count + 3)
         for (name, value) in upstream.headers {
-            let lower = name.lowercased()
+            let lower = name.asciiLowercased
             if lower == "x-request-id" || lower == "x-process-time" { continue }
             if websocket && (lower == "upgrade" || lower == "connection") { headers.add(name: name, value: value); continue }
             if hopByHop.contains(lower) || tokens.contains(lower) { continue }

@@ -31,7 +31,6 @@ enum WebSocketTunnel {
             try down.addHandler(IdleStateHandler(allTimeout: .nanoseconds(Int64(idleTimeout * 1e9))))
             try down.addHandler(clientGlue)
             down.removeHandler(clientHandler, promise: nil)
-            down.removeHandler(try down.handler(type: HTTPServerPipelineHandler.self), promise: nil)
             down.removeHandler(try down.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
             down.removeHandler(try down.handler(type: HTTPResponseEncoder.self), promise: nil)
             if let validator = try? down.handler(type: NIOHTTPResponseHeadersValidator.self) { down.removeHandler(validator, promise: nil) }

@@ -183,6 +183,12 @@ public struct RegoObject: Sendable, Hashable {
     /// Builds from pairs in any order; a repeated key keeps the last value.
     public init<S: Sequence>(pairs: S) where S.Element == (Value, Value) {
         var arr = Array(pairs)
+        // Pairs built in key order (the gateway's policy input) need no sort.
+        if arr.indices.dropFirst().allSatisfy({ Value.compare(arr[$0 - 1].0, arr[$0].0) < 0 }) {
+            keys = arr.map(\.0)
+            values = arr.map(\.1)
+            return
+        }
         // Stable sort so "last wins" can be applied.
         let idx = arr.indices.sorted { let c = Value.compare(arr[$0].0, arr[$1].0); return c != 0 ? c < 0 : $0 < $1 }
         keys = []; values = []
