@@ -97,12 +97,14 @@ class Realm:
                 return client
         raise KeyError(f"no public client with direct access grants in {self.path}")
 
-    def service_client(self) -> dict:
-        """The confidential client with a service account (client_credentials)."""
-        for client in self.data.get("clients", []):
-            if client.get("serviceAccountsEnabled") and client.get("secret"):
-                return client
-        raise KeyError(f"no confidential client with a service account in {self.path}")
+    def service_client(self, role: str = "service") -> dict:
+        """The confidential client whose service account (client_credentials) has the realm role `role`."""
+        for user in self.data.get("users", []):
+            if user.get("serviceAccountClientId") and role in user.get("realmRoles", []):
+                for client in self.data.get("clients", []):
+                    if client["clientId"] == user["serviceAccountClientId"] and client.get("secret"):
+                        return client
+        raise KeyError(f"no client with a service account in the role {role!r} in {self.path}")
 
 
 def rsa_private_key_pem() -> bytes:
@@ -157,9 +159,9 @@ class DevIdP:
         assert r.status_code == 200, f"token for {username}: {r.status_code} {r.text}"
         return r.json()["access_token"]
 
-    def client_credentials(self, client_id: str | None = None, secret: str | None = None) -> requests.Response:
-        client = self.realm.service_client()
-        form = {"grant_type": "client_credentials", "client_id": client_id or client["clientId"],
+    def client_credentials(self, role: str = "service", secret: str | None = None) -> requests.Response:
+        client = self.realm.service_client(role)
+        form = {"grant_type": "client_credentials", "client_id": client["clientId"],
                 "client_secret": client["secret"] if secret is None else secret}
         return requests.post(self.token_url, data=form, timeout=10)
 
