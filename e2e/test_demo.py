@@ -48,6 +48,7 @@ def assert_nothing_left(sid: int, ports):
     assert session_members(sid) == []
     for port in all_ports(ports):
         with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # connections in TIME_WAIT are fine
             s.bind(("127.0.0.1", port))  # nobody listens any more
 
 

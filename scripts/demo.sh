@@ -206,7 +206,8 @@ call 403 VIEWER_TOKEN POST /commands '{"device_id":"d-1","command":"reboot"}'
 call 401 - GET /devices
 
 bold "4. WebSocket through the gateway (the token as the access_token query parameter, as a browser sends it)"
-WS_LINE="python3 -c 'import os; from websockets.sync.client import connect; ws = connect(\"ws://127.0.0.1:$GATEWAY_PORT/ws?access_token=\" + os.environ[\"VIEWER_TOKEN\"]); ws.send(\"hello\"); print(\"echo:\", ws.recv(timeout=5)); ws.close()'"
+WS_LINE="python3 -c 'import os; from websockets.sync.client import connect
+with connect(\"ws://127.0.0.1:$GATEWAY_PORT/ws?access_token=\" + os.environ[\"VIEWER_TOKEN\"]) as ws: ws.send(\"hello\"); print(\"echo:\", ws.recv(timeout=5))'"
 printf '$ %s\n' "$WS_LINE"
 if WS_OUT=$(VIEWER_TOKEN=$VIEWER_TOKEN bash -c "$WS_LINE" 2>&1) && [ "$WS_OUT" = "echo: hello" ]; then
   printf '  -> %s\n' "$WS_OUT"
@@ -229,8 +230,8 @@ fi
 
 bold "Ready"
 echo "Paste the export lines (step 2) and any curl line above into another terminal."
-echo "Decisions and status: curl -s $ADMIN/v1/status    metrics: curl -s $ADMIN/metrics"
-echo "Logs: $WORK/{idp,stubs,gateway}.log"
+echo "Gateway status: curl -s $ADMIN/v1/status    metrics: curl -s $ADMIN/metrics"
+echo "Logs (removed when the demo stops): $WORK/{idp,stubs,gateway}.log"
 echo "Ctrl-C stops everything."
 while :; do
   for i in "${!PIDS[@]}"; do
