@@ -117,28 +117,33 @@ class DevIdP:
     the test made itself, so it can forge tokens the gateway trusts."""
 
     def __init__(self, binary: Path, workdir: Path, realm: Realm, key_pem: bytes | None = None,
-                 port: int | None = None, extra_args: tuple[str, ...] = ()):
+                 extra_args: tuple[str, ...] = ()):
         self.binary = binary
         self.realm = realm
-        self.port = port or free_port_for_server()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.realm_url = f"{self.base}/realms/{realm.name}"
-        self.token_url = f"{self.realm_url}/protocol/openid-connect/token"
-        self.log_path = workdir / f"idp-{self.port}.log"
-        args = [str(binary), "idp", "--realm", str(realm.path), "--listen", f"127.0.0.1:{self.port}", "--test-admin"]
+        self.log_path = workdir / f"idp-{id(self)}.log"
+        # Port 0: the issuer binds a free port itself (no race) and prints it.
+        args = [str(binary), "idp", "--realm", str(realm.path), "--listen", "127.0.0.1:0", "--test-admin"]
         if key_pem is not None:
-            key_path = workdir / f"idp-key-{self.port}.pem"
+            key_path = workdir / f"idp-key-{id(self)}.pem"
             key_path.write_bytes(key_pem)
             args += ["--key", str(key_path)]
         args += list(extra_args)
         self.log = open(self.log_path, "wb")
         self.process = spawn(args, self.log, cwd=workdir)
         try:
+            self.port = wait_until(self._listening_port, 20, "dev issuer", self.process, self.output)
+            self.base = f"http://127.0.0.1:{self.port}"
+            self.realm_url = f"{self.base}/realms/{realm.name}"
+            self.token_url = f"{self.realm_url}/protocol/openid-connect/token"
             self.discovery = wait_until(self._discovery, 20, "dev issuer", self.process, self.output)
         except BaseException:
             self.close()
             raise
         self.issuer = self.discovery["issuer"]
+
+    def _listening_port(self) -> int | None:
+        found = re.search(r"^idp: .* listening on [^\s]+:(\d+)$", self.output(), re.M)
+        return int(found.group(1)) if found else None
 
     def _discovery(self):
         r = requests.get(f"{self.realm_url}/.well-known/openid-configuration", timeout=2)
@@ -185,20 +190,27 @@ class DevIdP:
 class Stubs:
     """`portcullis stubs` on a free block of seven consecutive ports (service i on base + i)."""
 
-    def __init__(self, binary: Path, workdir: Path):
-        self.base_port = free_port_block()
-        self.log_path = workdir / f"stubs-{self.base_port}.log"
-        self.log = open(self.log_path, "wb")
-        self.process = spawn([str(binary), "stubs", "--host", "127.0.0.1", "--base-port", str(self.base_port)],
-                             self.log, cwd=workdir)
-        try:
-            for i in range(STUB_COUNT):
-                url = f"http://127.0.0.1:{self.base_port + i}/healthz"
-                wait_until(lambda: requests.get(url, timeout=2).status_code == 200, 20, f"stub on {url}",
-                           self.process, self.output)
-        except BaseException:
-            self.close()
-            raise
+    def __init__(self, binary: Path, workdir: Path, attempts: int = 3):
+        for attempt in range(attempts):
+            self.base_port = free_port_block()
+            self.log_path = workdir / f"stubs-{self.base_port}.log"
+            self.log = open(self.log_path, "wb")
+            self.process = spawn([str(binary), "stubs", "--host", "127.0.0.1", "--base-port", str(self.base_port)],
+                                 self.log, cwd=workdir)
+            try:
+                for i in range(STUB_COUNT):
+                    url = f"http://127.0.0.1:{self.base_port + i}/healthz"
+                    wait_until(lambda: requests.get(url, timeout=2).status_code == 200, 20, f"stub on {url}",
+                               self.process, self.output)
+                return
+            except RuntimeError:
+                self.close()
+                # another process took a port of the block between the check and the bind: next block
+                if attempt == attempts - 1 or "Address already in use" not in self.log_path.read_text(errors="replace"):
+                    raise
+            except BaseException:
+                self.close()
+                raise
 
     def output(self) -> str:
         if not self.log.closed:
@@ -208,10 +220,6 @@ class Stubs:
     def close(self):
         stop(self.process)
         self.log.close()
-
-
-def free_port_for_server() -> int:
-    return free_port_block(1)
 
 
 def routes_for(idp_port: int, stubs_base: int, root_routes: Path = ROOT_ROUTES) -> str:

@@ -431,6 +431,12 @@ def test_websocket_with_the_access_token_query_parameter(stack, tokens):
         assert ws.recv(timeout=5) == "again"
 
 
+def test_access_token_query_parameter_counts_only_on_a_websocket_upgrade(stack, tokens):
+    """Tokens in URLs end up in logs: the query parameter is for browsers opening a WebSocket only."""
+    r = requests.get(f"{stack.base}/ws/echo?access_token={tokens['viewer']}")
+    assert_gateway_error(r, 401, "missing_token")
+
+
 @pytest.mark.parametrize("who,status", [("nobody", 401), ("forged", 401), ("service", 403)])
 def test_websocket_upgrade_is_refused_without_a_valid_permitted_token(stack, idp, forger, tokens, who, status):
     from websockets.exceptions import InvalidStatus

@@ -12,7 +12,8 @@
 # routes.yaml with the ports changed (written next to the logs).
 set -uo pipefail
 
-BIN=.build/debug/portcullis
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$ROOT/.build/debug/portcullis
 CHECK=${DEMO_CHECK:-0}
 for arg in "$@"; do
   case "$arg" in
@@ -24,7 +25,7 @@ for arg in "$@"; do
 done
 [ -x "$BIN" ] || { echo "demo: no portcullis binary at $BIN: run 'make demo' (it builds first)" >&2; exit 2; }
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-cd "$(dirname "$0")/.."
+cd "$ROOT"
 
 GATEWAY_PORT=${GATEWAY_PORT:-8080}
 ADMIN_PORT=${ADMIN_PORT:-9901}
@@ -158,7 +159,9 @@ start gateway "$BIN" serve --config "$CONFIG"
 wait_for gateway "$ADMIN/readyz"
 printf 'dev issuer  %s   (users and clients: %s)\n' "$ISSUER" "$REALM_FILE"
 printf 'stubs       127.0.0.1:%s-%s   (%s)\n' "$STUBS_BASE_PORT" "$((STUBS_BASE_PORT + 6))" "${stub_names[*]}"
-printf 'gateway     %s   admin %s/readyz (ready)   config %s, policy rego-lite/policies\n' "$GATEWAY" "$ADMIN" "$CONFIG"
+CONFIG_NOTE=$CONFIG
+[ "$CONFIG" = routes.yaml ] || CONFIG_NOTE="$CONFIG (routes.yaml with the ports changed)"
+printf 'gateway     %s   admin %s/readyz (ready)   config %s, policy rego-lite/policies\n' "$GATEWAY" "$ADMIN" "$CONFIG_NOTE"
 
 # --- 2. Tokens from the issuer's token endpoint (password grant, as with Keycloak) -----------------
 bold "2. Tokens for two users (password grant at the dev issuer)"
