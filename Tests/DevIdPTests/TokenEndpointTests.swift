@@ -205,6 +205,17 @@ struct TokenEndpointTests {
         }
     }
 
+    @Test func disabledRealmIssuesNoTokens() async throws {
+        let loaded = try realm("""
+        {"realm": "off", "enabled": false, "users": [{"username": "u", "enabled": true, "credentials": [{"type": "password", "value": "pw"}]}],
+         "clients": [{"clientId": "app", "publicClient": true, "directAccessGrantsEnabled": true}]}
+        """)
+        try await withIdP(loaded) { idp in
+            let answer = try await idp.passwordGrant("u", "pw", clientId: "app")
+            #expect(answer.status == 403 && answer.json["error"] == "access_denied" && answer.json["access_token"] == nil)
+        }
+    }
+
     @Test func fullScopeDisabledLimitsRolesToTheClientsScope() async throws {
         let loaded = try realm("""
         {"realm": "r", "roles": {"realm": [{"name": "reader"}, {"name": "admin"}]},
