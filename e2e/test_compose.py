@@ -68,6 +68,28 @@ def test_compose_routes_keep_the_root_routes_only_addresses_differ():
     assert (COMPOSE_ROUTES.parent / composed["policy"]["directory"]).resolve() == (ROOT / root["policy"]["directory"]).resolve()
 
 
+def option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def test_compose_addresses_agree_between_the_services():
+    """The gateway trusts the issuer the idp names in its tokens, fetches keys from the idp service,
+    and sends each route to the stubs service's port for it."""
+    import json
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    routes = yaml.safe_load(COMPOSE_ROUTES.read_text())
+    realm = json.loads((ROOT / option(services["idp"]["command"], "--realm")).read_text())["realm"]
+    issuer = routes["issuers"][0]
+    assert issuer["issuer"] == f"{option(services['idp']['command'], '--public-url')}/realms/{realm}"
+    idp_port = option(services["idp"]["command"], "--listen").rsplit(":", 1)[1]
+    assert issuer["jwks_uri"] == f"http://idp:{idp_port}/realms/{realm}/protocol/openid-connect/certs"
+    base = int(option(services["stubs"]["command"], "--base-port"))
+    ports = {int(url.rsplit(":", 1)[1]) for route in routes["routes"] for url in route["upstream"]["urls"]}
+    assert all(url.startswith("http://stubs:") for route in routes["routes"] for url in route["upstream"]["urls"])
+    assert ports <= set(range(base, base + 7))
+    assert routes["listen"].endswith(":8080") and routes["admin"]["listen"].endswith(":9901")
+
+
 def test_compose_routes_pass_the_gateways_own_config_check(cli):
     status, out, err = cli.run("config", "check", str(COMPOSE_ROUTES))
     assert status == 0, f"{out}{err}"
