@@ -92,6 +92,9 @@ struct IdPCommand: AsyncParsableCommand {
             await server.stop()
             throw ExitCode(2)
         }
+        if !["127.0.0.1", "::1", "localhost"].contains(listen.host) && !listen.host.hasPrefix("127.") {
+            logger.warning("the dev issuer accepts plain-text passwords from its realm file and is listening beyond loopback on \(started.address)")
+        }
         FileOutput.standardOutput.write("idp: realm \(loaded.name) issuer \(started.issuer) listening on \(started.address)\n")
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [.init(service: StoppableServer(stop: { await server.stop() }))],

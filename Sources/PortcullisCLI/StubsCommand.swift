@@ -28,6 +28,11 @@ struct StubsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .notice
+            return handler
+        }
         let logger = Logger(label: "portcullis.stubs")
         let stubs = StubServices(host: host, basePort: basePort)
         let listening: [StubServices.Listening]

@@ -17,6 +17,7 @@ public struct RealmFileError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         problems.map { problem in
+            if problem.location.isEmpty { return "\(file): \(problem.message)" }
             let separator = problem.location.first?.isNumber == true ? ":" : ": "
             return "\(file)\(separator)\(problem.location): \(problem.message)"
         }.joined(separator: "\n")

@@ -12,6 +12,13 @@ public enum RealmLoader {
 
     public static func load(path: String) throws(RealmFileError) -> Realm {
         let data: Data
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw RealmFileError(file: path, problems: [.init(location: "", message: "no such file")])
+        }
+        guard !isDirectory.boolValue else {
+            throw RealmFileError(file: path, problems: [.init(location: "", message: "is a directory, not a realm export")])
+        }
         do {
             let attributes = try FileManager.default.attributesOfItem(atPath: path)
             if let size = attributes[.size] as? Int, size > maxFileBytes {
