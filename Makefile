@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN := .build/debug/portcullis
 OPA_CASES ?= ../shared/opa-cases
 
-.PHONY: all deps build test unit e2e conformance demo bench bench-gateway clean
+.PHONY: all deps build test unit e2e security conformance demo demo-check bench bench-gateway clean
 
 all: build
 
@@ -43,8 +43,17 @@ unit: deps
 e2e: build
 	$(PYTHON) -m pytest e2e -q
 
+# The security suite alone: dev issuer + stubs + gateway, allow/deny, forged tokens, rotation, outages.
+security: build
+	$(PYTHON) -m pytest e2e/test_security.py -q
+
+# Dev issuer + stubs + gateway on 8080/9901/8180/9101-9107 (override: GATEWAY_PORT, ADMIN_PORT,
+# IDP_PORT, STUBS_BASE_PORT), tokens and curl lines; until Ctrl-C. demo-check runs the flows and exits.
 demo: build
 	@scripts/demo.sh $(BIN)
+
+demo-check: build
+	@scripts/demo.sh $(BIN) --check
 
 # Benchmarks print ratios against references measured in the same run (see docs/PERFORMANCE.md).
 bench: deps

@@ -52,3 +52,38 @@ def upstream():
     u = Upstream()
     yield u
     u.stop()
+
+
+# --- the security suite's closing line ---------------------------------------------------------
+# `security e2e: N passed, M failed in X s`, timed from the first security test's setup (which
+# starts the issuer, the stubs and the gateway) to the last one's teardown (which stops them).
+
+SECURITY_FILE = "test_security.py"
+_security = {"passed": 0, "failed": 0, "skipped": 0, "start": None, "end": None}
+
+
+def pytest_runtest_logstart(nodeid, location):
+    if SECURITY_FILE in nodeid and _security["start"] is None:
+        import time
+        _security["start"] = time.monotonic()
+
+
+def pytest_runtest_logreport(report):
+    if SECURITY_FILE not in report.nodeid:
+        return
+    import time
+    _security["end"] = time.monotonic()
+    if report.failed:
+        _security["failed"] += 1
+    elif report.skipped and report.when in ("setup", "call"):
+        _security["skipped"] += 1
+    elif report.passed and report.when == "call":
+        _security["passed"] += 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _security["start"] is None:
+        return
+    seconds = (_security["end"] or _security["start"]) - _security["start"]
+    skipped = f", {_security['skipped']} skipped" if _security["skipped"] else ""
+    terminalreporter.write_line(f"security e2e: {_security['passed']} passed, {_security['failed']} failed{skipped} in {seconds:.1f} s")

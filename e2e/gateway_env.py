@@ -2,7 +2,9 @@
 upstream (HTTP + WebSocket echo) and a JWKS served over HTTP, with tokens minted by joserfc.
 
 Every process and server started here is stopped by the fixture that started it, also when a
-test fails."""
+test fails; processes run in their own process group and whatever is still running when pytest
+exits (an interrupted run, a fixture that never reached its teardown) is killed by `atexit`."""
+import atexit
 import http.server
 import json
 import os
@@ -25,6 +27,47 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+_LIVE: set[subprocess.Popen] = set()
+
+
+def spawn(args: list[str], log, env: dict | None = None, cwd=None) -> subprocess.Popen:
+    """Starts a process in its own process group (so `stop` reaches its children too), output to `log`."""
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True)
+    _LIVE.add(process)
+    return process
+
+
+def stop(process: subprocess.Popen, timeout: float = 15) -> int:
+    """SIGTERM to the process group, SIGKILL after `timeout`; returns the exit status."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # anything left in the group, the leader included
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
+    _LIVE.discard(process)
+    return process.returncode
+
+
+@atexit.register
+def _kill_leftovers():
+    for process in list(_LIVE):
+        if process.poll() is not None:
+            continue
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 class Upstream:
@@ -210,13 +253,16 @@ class Gateway:
         environment = {k: v for k, v in os.environ.items() if k not in ("AUTH_REQUIRED", "AUTHZ_REQUIRED", "OPA_REQUIRED")}
         environment.update(env or {})
         self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen([str(binary), "serve", "--config", str(self.config_path)],
-                                        stdout=self.log, stderr=subprocess.STDOUT, env=environment, cwd=workdir)
+        self.process = spawn([str(binary), "serve", "--config", str(self.config_path)], self.log, env=environment, cwd=workdir)
         self.base = f"http://127.0.0.1:{self.port}"
         self.admin = f"http://127.0.0.1:{self.admin_port}"
-        self._wait_listening()
-        if wait_ready:
-            self.wait_ready()
+        try:
+            self._wait_listening()
+            if wait_ready:
+                self.wait_ready()
+        except BaseException:
+            self.close()
+            raise
 
     def write_config(self, config: str):
         text = config.replace("{PORT}", str(self.port)).replace("{ADMIN_PORT}", str(self.admin_port))
@@ -267,13 +313,7 @@ class Gateway:
         self.process.send_signal(sig)
 
     def close(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
         self.log.close()
 
 

@@ -8,6 +8,7 @@ need_apt=()
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 pkg-config --exists 'openssl >= 3.0' 2>/dev/null || need_apt+=(libssl-dev)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)   # make demo's token and request lines
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 for extra in "$@"; do
   command -v "$extra" >/dev/null 2>&1 || need_apt+=("$extra")
@@ -21,7 +22,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import pytest, requests, cryptography, joserfc, websockets, prometheus_client' 2>/dev/null; then
+if ! python3 -c 'import pytest, requests, cryptography, joserfc, websockets, prometheus_client, yaml' 2>/dev/null; then
   echo "install-deps: installing Python test packages (pip)"
   python3 -m pip install -q --disable-pip-version-check -r e2e/requirements.txt
 fi
