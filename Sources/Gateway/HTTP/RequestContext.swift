@@ -76,6 +76,8 @@ struct VerifiedIdentity: Sendable {
     let header: Value
     let payload: Value
     let expiresAt: Double?
+    /// Identity header values already computed for this token (a connection reuses its identity).
+    private let memo = HeaderValueMemo()
 
     init(_ verification: Authenticator.Verification) throws {
         issuer = verification.issuer
@@ -87,6 +89,13 @@ struct VerifiedIdentity: Sendable {
     /// A claim by dot-separated path, as a header value: strings as they are, arrays joined with
     /// ",", other values as JSON. nil when absent.
     func claimHeaderValue(_ path: String) -> String? {
+        if let known = memo.values[path] { return known }
+        let value = computeClaimHeaderValue(path)
+        if memo.values.count < 64 { memo.values[path] = value }
+        return value
+    }
+
+    private func computeClaimHeaderValue(_ path: String) -> String? {
         var value = payload
         for key in path.split(separator: ".") {
             guard let next = value[.string(String(key))] else { return nil }
@@ -99,4 +108,10 @@ struct VerifiedIdentity: Sendable {
         default: return JSONWriter.write(value)
         }
     }
+}
+
+/// Memoized identity header values of one identity. An identity is used by one connection, on
+/// its event loop only, so the dictionary is never touched from two threads at once.
+final class HeaderValueMemo: @unchecked Sendable {
+    var values: [String: String?] = [:]
 }

@@ -55,7 +55,7 @@ final class UpstreamPool: @unchecked Sendable {
         connection.handler.exchange = nil
         connection.idleSince = .now()
         var list = idle[connection.target, default: []]
-        list.removeAll { !$0.channel.isActive }
+        if list.count >= maxIdle { list.removeAll { !$0.channel.isActive } }  // closed ones are skipped by acquire anyway
         if list.count >= maxIdle {
             connection.channel.close(promise: nil)
             return
