@@ -1,0 +1,286 @@
+import Foundation
+import RegoLite
+
+/// OPA's decision-log masking, configured instead of written in Rego: a list of rules, each
+/// erasing or replacing (upserting) the value at a JSON pointer under `/input` or `/result`.
+/// Rules apply in order to the record's copy (values are copy-on-write: the request's own input
+/// and the response are never touched); the paths that changed are listed in the record's
+/// `erased` and `masked` as OPA lists them.
+public struct MaskRule: Sendable, Equatable {
+    public enum Operation: Sendable, Equatable {
+        case erase
+        case upsert(Value)
+    }
+
+    public let operation: Operation
+    /// The pointer as written (`/input/headers/x-api-key`), for `erased`/`masked`.
+    public let pointer: String
+    /// Unescaped tokens (`~1` → `/`, `~0` → `~`); the first is `input` or `result`.
+    public let tokens: [String]
+
+    public struct InvalidPointer: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    /// `pointer` must start with `/input` or `/result`.
+    public init(_ operation: Operation, pointer: String) throws {
+        guard pointer.hasPrefix("/") else { throw InvalidPointer(description: "\(pointer): a JSON pointer starts with '/'") }
+        let tokens = pointer.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map {
+            $0.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
+        }
+        guard let root = tokens.first, root == "input" || root == "result" else {
+            throw InvalidPointer(description: "\(pointer): masks apply below /input or /result")
+        }
+        if case .erase = operation, tokens.count == 1, root == "result" {
+            throw InvalidPointer(description: "\(pointer): the whole result cannot be erased (mask its members)")
+        }
+        self.operation = operation
+        self.pointer = pointer
+        self.tokens = tokens
+    }
+}
+
+/// The masks applied to one record's copy, and what they changed.
+struct MaskedValues {
+    var input: Value?
+    var result: Value?
+    var erased: [String] = []
+    var masked: [String] = []
+}
+
+enum Masking {
+    static func apply(_ rules: [MaskRule], to values: inout MaskedValues) {
+        for rule in rules {
+            let rest = rule.tokens.dropFirst()
+            let isInput = rule.tokens[0] == "input"
+            var root = isInput ? values.input : values.result
+            let changed: Bool
+            switch rule.operation {
+            case .erase:
+                if rest.isEmpty { changed = root != nil; root = nil } else { changed = erase(&root, rest) }
+            case .upsert(let replacement):
+                if rest.isEmpty { root = replacement; changed = true } else { changed = upsert(&root, rest, replacement) }
+            }
+            guard changed else { continue }
+            if isInput { values.input = root } else { values.result = root }
+            if case .erase = rule.operation { values.erased.append(rule.pointer) } else { values.masked.append(rule.pointer) }
+        }
+    }
+
+    /// Removes the member at `path`; false when there is none.
+    static func erase(_ value: inout Value?, _ path: ArraySlice<String>) -> Bool {
+        guard var current = value, let key = path.first else { return false }
+        let changed = eraseIn(&current, path[...], key)
+        if changed { value = current }
+        return changed
+    }
+
+    private static func eraseIn(_ value: inout Value, _ path: ArraySlice<String>, _ key: String) -> Bool {
+        let rest = path.dropFirst()
+        switch value {
+        case .object(var o):
+            guard var child = o[.string(key)] else { return false }
+            if rest.isEmpty {
+                o[.string(key)] = nil
+            } else {
+                guard eraseIn(&child, rest, rest.first!) else { return false }
+                o[.string(key)] = child
+            }
+            value = .object(o)
+            return true
+        case .array(var a):
+            guard let index = Int(key), index >= 0, index < a.count else { return false }
+            if rest.isEmpty {
+                a.remove(at: index)
+            } else {
+                guard eraseIn(&a[index], rest, rest.first!) else { return false }
+            }
+            value = .array(a)
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Sets the member at `path` (creating it when its parent object exists); false when the
+    /// parent is missing or is not an object/array.
+    static func upsert(_ value: inout Value?, _ path: ArraySlice<String>, _ replacement: Value) -> Bool {
+        guard var current = value else { return false }
+        let changed = upsertIn(&current, path, replacement)
+        if changed { value = current }
+        return changed
+    }
+
+    private static func upsertIn(_ value: inout Value, _ path: ArraySlice<String>, _ replacement: Value) -> Bool {
+        guard let key = path.first else { return false }
+        let rest = path.dropFirst()
+        switch value {
+        case .object(var o):
+            if rest.isEmpty {
+                o[.string(key)] = replacement
+            } else {
+                guard var child = o[.string(key)], upsertIn(&child, rest, replacement) else { return false }
+                o[.string(key)] = child
+            }
+            value = .object(o)
+            return true
+        case .array(var a):
+            guard let index = Int(key), index >= 0, index < a.count else { return false }
+            if rest.isEmpty { a[index] = replacement } else { guard upsertIn(&a[index], rest, replacement) else { return false } }
+            value = .array(a)
+            return true
+        default:
+            return false
+        }
+    }
+}
+
+/// Credentials never reach a decision record, whatever the masks say (runs before them).
+enum CredentialScrubber {
+    static let hiddenHeaders: Set<String> = ["authorization", "proxy-authorization", "cookie", "set-cookie"]
+
+    /// Removes credential headers, raw token members and any string carrying a credential or a
+    /// compact JWS from the input; returns the erased pointers.
+    static func scrub(_ input: inout Value?, credentials: [String]) -> [String] {
+        guard var value = input else { return [] }
+        var erased: [String] = []
+        if case .object(var o) = value {
+            if case .object(var headers)? = o[.string("headers")] {
+                var removed = false
+                for key in headers.keys {
+                    if case .string(let name) = key, hiddenHeaders.contains(name.lowercased()) {
+                        headers[key] = nil
+                        erased.append("/input/headers/" + escape(name))
+                        removed = true
+                    }
+                }
+                if removed { o[.string("headers")] = .object(headers) }
+            }
+            switch o[.string("token")] {
+            case .string?:
+                o[.string("token")] = nil
+                erased.append("/input/token")
+            case .object(var token)?:
+                var removed = false
+                for name in ["raw", "encoded", "jwt", "signature"] where token[.string(name)] != nil {
+                    token[.string(name)] = nil
+                    erased.append("/input/token/" + name)
+                    removed = true
+                }
+                if removed { o[.string("token")] = .object(token) }
+            default: break
+            }
+            value = .object(o)
+        }
+        var path: [String] = []
+        scrubStrings(&value, credentials: credentials, path: &path, erased: &erased)
+        input = value
+        return erased
+    }
+
+    /// Walks the value; a member or element whose string holds a secret is removed.
+    private static func scrubStrings(_ value: inout Value, credentials: [String], path: inout [String], erased: inout [String]) {
+        switch value {
+        case .object(var o):
+            var changed = false
+            for i in (0..<o.count).reversed() {
+                let key = o.keys[i]
+                guard var child = o[key] else { continue }
+                let name: String = { if case .string(let s) = key { return s }; return key.description }()
+                if case .string(let s) = child {
+                    if isSecret(s, credentials) {
+                        o[key] = nil
+                        erased.append(pointer(path + [name]))
+                        changed = true
+                    }
+                    continue
+                }
+                guard child.isContainer else { continue }
+                path.append(name)
+                let before = erased.count
+                scrubStrings(&child, credentials: credentials, path: &path, erased: &erased)
+                path.removeLast()
+                if erased.count != before { o[key] = child; changed = true }
+            }
+            if changed { value = .object(o) }
+        case .array(var a):
+            var changed = false
+            for i in (0..<a.count).reversed() {
+                if case .string(let s) = a[i] {
+                    if isSecret(s, credentials) {
+                        a.remove(at: i)
+                        erased.append(pointer(path + [String(i)]))
+                        changed = true
+                    }
+                    continue
+                }
+                guard a[i].isContainer else { continue }
+                path.append(String(i))
+                let before = erased.count
+                scrubStrings(&a[i], credentials: credentials, path: &path, erased: &erased)
+                path.removeLast()
+                if erased.count != before { changed = true }
+            }
+            if changed { value = .array(a) }
+        default:
+            break
+        }
+    }
+
+    static func isSecret(_ s: String, _ credentials: [String]) -> Bool {
+        for c in credentials where c.utf8.count >= 8 && s.contains(c) { return true }
+        return containsCompactJWS(s)
+    }
+
+    /// `eyJ` followed by base64url, a dot, base64url, a dot (a JWS header always starts `{"`).
+    static func containsCompactJWS(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        guard b.count >= 10 else { return false }
+        var i = 0
+        while i + 3 <= b.count {
+            if b[i] == UInt8(ascii: "e"), b[i + 1] == UInt8(ascii: "y"), b[i + 2] == UInt8(ascii: "J") {
+                var j = i + 3
+                var dots = 0
+                var segment = 3
+                while j < b.count {
+                    let c = b[j]
+                    if c == UInt8(ascii: ".") {
+                        if segment == 0 { break }
+                        dots += 1
+                        segment = 0
+                        if dots == 2 { return true }
+                    } else if isBase64URL(c) {
+                        segment += 1
+                    } else { break }
+                    j += 1
+                }
+            }
+            i += 1
+        }
+        return false
+    }
+
+    @inline(__always) static func isBase64URL(_ c: UInt8) -> Bool {
+        (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c == 45 || c == 95
+    }
+
+    /// Strings outside the input (reasons, error) keep their text with the secret replaced.
+    static func redact(_ s: String, credentials: [String]) -> String {
+        var out = s
+        for c in credentials where c.utf8.count >= 8 && out.contains(c) { out = out.replacingOccurrences(of: c, with: "[REDACTED]") }
+        if containsCompactJWS(out) { return "[REDACTED]" }
+        return out
+    }
+
+    static func escape(_ token: String) -> String {
+        token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+    }
+
+    static func pointer(_ tokens: [String]) -> String { "/input/" + tokens.map(escape).joined(separator: "/") }
+}
+
+extension Value {
+    var isContainer: Bool {
+        switch self { case .object, .array, .set: return true; default: return false }
+    }
+}
