@@ -78,6 +78,8 @@ public final class DecisionLogger: @unchecked Sendable {
     private var written: UInt64 = 0
     private var writeFailures: UInt64 = 0
     private let shutDown = Atomic<Bool>(false)
+    /// Set once the writer handed its last record to the HTTP sink (after `shutDown`).
+    private let drained = Atomic<Bool>(false)
 
     /// `metrics`: counters `portcullis_decision_logs_dropped_total{sink="queue"|"http"}` are
     /// created with it (the gateway passes its Prometheus factory). `onError` receives write and
@@ -88,7 +90,7 @@ public final class DecisionLogger: @unchecked Sendable {
         self.onError = onError
         ring = DecisionRing(capacity: configuration.ringSize)
         queue = RecordQueue(capacity: configuration.queueSize, batchSize: configuration.batchSize, overflow: configuration.overflow)
-        encoder = RecordEncoder(masks: configuration.masks, labels: configuration.labels.map { ($0.name, $0.value) })
+        encoder = RecordEncoder(masks: configuration.masks, labels: configuration.labels)
         if let f = configuration.file {
             file = try RotatingFile(path: f.path, maxSize: f.maxSize, maxFiles: f.maxFiles)
         } else {
@@ -139,6 +141,7 @@ public final class DecisionLogger: @unchecked Sendable {
         lock.lock(); let running = writer != nil; lock.unlock()
         if running { writerDone.wait() } else { drain() }
         file?.closeFile()
+        drained.store(true, ordering: .releasing)
     }
 
     /// Drives the HTTP sink until `shutdown()` (returns at once without one). Cancellation
@@ -153,7 +156,7 @@ public final class DecisionLogger: @unchecked Sendable {
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let interval = configuration.flushInterval
         await withTaskCancellationHandler {
-            await sink.run(client: client, interval: interval) { [self] in shutDown.load(ordering: .acquiring) }
+            await sink.run(client: client, interval: interval) { [self] in drained.load(ordering: .acquiring) }
         } onCancel: { [self] in shutdown() }
         try? await client.shutdown()
     }

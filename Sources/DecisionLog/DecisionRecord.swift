@@ -94,13 +94,12 @@ public struct DecisionID: Sendable, Hashable, CustomStringConvertible {
 
     /// `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`, lower-case.
     public var description: String {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(36)
-        appendUTF8(to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        let out = JSONOutput(capacity: 64)
+        appendUTF8(to: out)
+        return String(decoding: UnsafeBufferPointer(start: out.base, count: out.count), as: UTF8.self)
     }
 
-    func appendUTF8(to out: inout [UInt8]) {
+    func appendUTF8(to out: JSONOutput) {
         @inline(__always) func hex(_ v: UInt64, _ count: Int) {
             var shift = (count - 1) * 4
             while shift >= 0 { out.append(JSONBytes.hexDigits[Int((v >> UInt64(shift)) & 15)]); shift -= 4 }

@@ -1,8 +1,58 @@
 import RegoLite
 
-/// JSON written straight into a byte array (no Foundation, no intermediate strings): the
-/// writer thread encodes every record with it. Object keys come out in RegoLite's key order,
-/// which for string keys is byte order, as Go's encoding/json (and `JSONWriter`) writes them.
+/// A growable byte buffer written with plain stores (no Array uniqueness checks per append):
+/// one per writer thread, reset for every record, copied out once per record.
+final class JSONOutput {
+    @exclusivity(unchecked) private(set) var base: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) private(set) var count = 0
+    @exclusivity(unchecked) private var capacity: Int
+
+    init(capacity: Int = 4096) {
+        self.capacity = max(capacity, 64)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    @inline(__always) func reset() { count = 0 }
+
+    @inline(__always) func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(count + extra) }
+    }
+
+    @inline(never) private func grow(_ needed: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        fresh.update(from: base, count: count)
+        base.deallocate()
+        base = fresh
+        capacity = newCapacity
+    }
+
+    @inline(__always) func append(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    @inline(__always) func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        reserve(bytes.count)
+        (base + count).update(from: source, count: bytes.count)
+        count += bytes.count
+    }
+
+    @inline(__always) func append(_ text: StaticString) {
+        append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+}
+
+/// JSON written straight into bytes (no Foundation, no intermediate strings): the writer thread
+/// encodes every record with it. Object keys come out in RegoLite's key order, which for string
+/// keys is byte order, as Go's encoding/json (and `JSONWriter`) writes them.
 enum JSONBytes {
     static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
@@ -15,68 +65,105 @@ enum JSONBytes {
         }
     }
 
+    /// For tests: one string into an array.
     static func string(_ s: String, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
+        let o = JSONOutput()
+        string(s, into: o)
+        out += o.bytes
+    }
+
+    static func string(_ s: String, into out: JSONOutput) {
         var s = s
         s.withUTF8 { bytes in
+            out.reserve(bytes.count + 2)
+            out.append(UInt8(ascii: "\""))
             var start = 0
-            for i in 0..<bytes.count {
+            var i = 0
+            let n = bytes.count
+            while i < n {
+                // Eight bytes at a time while none needs a look (SWAR: any byte < 0x20, == '"',
+                // == '\\' or == 0xE2 stops the skip).
+                while i + 8 <= n {
+                    let w = UnsafeRawPointer(bytes.baseAddress! + i).loadUnaligned(as: UInt64.self)
+                    if Self.needsLook(w) { break }
+                    i += 8
+                }
+                if i >= n { break }
                 let b = bytes[i]
                 // Escapes: quote, backslash, controls, and U+2028/2029 (E2 80 A8/A9) for JS readers.
-                let needs = b == 0x22 || b == 0x5C || b < 0x20
-                    || (b == 0xE2 && i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9))
-                guard needs else { continue }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i]))
+                if b >= 0x20, b != 0x22, b != 0x5C, b != 0xE2 { i += 1; continue }
+                if b == 0xE2, !(i + 2 < n && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9)) { i += 1; continue }
+                out.append(UnsafeBufferPointer(rebasing: bytes[start..<i]))
                 switch b {
-                case 0x22: out.append(contentsOf: [0x5C, 0x22])
-                case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
-                case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-                case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-                case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+                case 0x22: out.append("\\\"")
+                case 0x5C: out.append("\\\\")
+                case 0x0A: out.append("\\n")
+                case 0x0D: out.append("\\r")
+                case 0x09: out.append("\\t")
                 case 0xE2:
-                    out.append(contentsOf: Array("\\u202".utf8))
-                    out.append(bytes[i + 2] == 0xA8 ? UInt8(ascii: "8") : UInt8(ascii: "9"))
-                    start = i + 3
+                    out.append(bytes[i + 2] == 0xA8 ? "\\u2028" : "\\u2029")
+                    i += 3
+                    start = i
                     continue
                 default:
-                    out.append(contentsOf: Array("\\u00".utf8))
+                    out.append("\\u00")
                     out.append(hexDigits[Int(b >> 4)])
                     out.append(hexDigits[Int(b & 15)])
                 }
-                start = i + 1
+                i += 1
+                start = i
             }
-            // Skip the two continuation bytes of an escaped U+2028/2029 already consumed.
-            if start < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...])) }
+            out.append(UnsafeBufferPointer(rebasing: bytes[start..<n]))
+            out.append(UInt8(ascii: "\""))
         }
-        out.append(UInt8(ascii: "\""))
     }
 
-    static func int(_ v: Int64, into out: inout [UInt8]) {
+    @inline(__always) static func needsLook(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZero(_ x: UInt64) -> Bool { (x &- ones) & ~x & highs != 0 }
+        // A byte < 0x20: (b - 0x20) borrows into its high bit while b's own high bit is clear.
+        let control = (w &- ones &* 0x20) & ~w & highs != 0
+        return control || hasZero(w ^ (ones &* 0x22)) || hasZero(w ^ (ones &* 0x5C)) || hasZero(w ^ (ones &* 0xE2))
+    }
+
+    static func int(_ v: Int64, into out: JSONOutput) {
         if v == 0 { out.append(UInt8(ascii: "0")); return }
         if v < 0 { out.append(UInt8(ascii: "-")) }
         var n = v.magnitude
-        let start = out.count
-        while n > 0 { out.append(UInt8(ascii: "0") + UInt8(n % 10)); n /= 10 }
-        out[start...].reverse()
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch, no allocation
+        var length = 0
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            while n > 0 { scratch[23 - length] = UInt8(ascii: "0") + UInt8(n % 10); n /= 10; length += 1 }
+            out.append(UnsafeBufferPointer(rebasing: scratch.bindMemory(to: UInt8.self)[(24 - length)...]))
+        }
     }
 
-    static func value(_ v: Value, into out: inout [UInt8]) {
+    static func value(_ v: Value, into out: JSONOutput) {
         switch v {
-        case .null: out.append(contentsOf: [110, 117, 108, 108])
-        case .bool(let b): out.append(contentsOf: b ? [116, 114, 117, 101] : [102, 97, 108, 115, 101])
+        case .null: out.append("null")
+        case .bool(let b): out.append(b ? "true" : "false")
         case .number(let n):
-            if case .int(let i) = n { int(i, into: &out) } else { out.append(contentsOf: Array(n.description.utf8)) }
-        case .string(let s): string(s, into: &out)
-        case .array(let a): list(a, into: &out)
-        case .set(let s): list(s.elements, into: &out)
+            if case .int(let i) = n { int(i, into: out) } else {
+                var text = n.description
+                text.withUTF8 { out.append($0) }
+            }
+        case .string(let s): string(s, into: out)
+        case .array(let a): list(a, into: out)
+        case .set(let s): list(s.elements, into: out)
         case .object(let o):
             out.append(UInt8(ascii: "{"))
-            if o.keys.allSatisfy({ if case .string = $0 { return true }; return false }) {
-                for i in 0..<o.count {
-                    if i > 0 { out.append(UInt8(ascii: ",")) }
-                    value(o.keys[i], into: &out)
-                    out.append(UInt8(ascii: ":"))
-                    value(o.values[i], into: &out)
+            var allStrings = true
+            for k in o.keys { if case .string = k { continue }; allStrings = false; break }
+            if allStrings {
+                o.keys.withUnsafeBufferPointer { keys in
+                    o.values.withUnsafeBufferPointer { values in
+                        for i in 0..<keys.count {
+                            if i > 0 { out.append(UInt8(ascii: ",")) }
+                            if case .string(let k) = keys[i] { string(k, into: out) }
+                            out.append(UInt8(ascii: ":"))
+                            value(values[i], into: out)
+                        }
+                    }
                 }
             } else {
                 // Non-string keys are written as their JSON text, sorted as strings (as JSONWriter does).
@@ -87,20 +174,31 @@ enum JSONBytes {
                 items.sort { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }
                 for (i, (k, val)) in items.enumerated() {
                     if i > 0 { out.append(UInt8(ascii: ",")) }
-                    string(k, into: &out)
+                    string(k, into: out)
                     out.append(UInt8(ascii: ":"))
-                    value(val, into: &out)
+                    value(val, into: out)
                 }
             }
             out.append(UInt8(ascii: "}"))
         }
     }
 
-    static func list(_ a: [Value], into out: inout [UInt8]) {
+    static func list(_ a: [Value], into out: JSONOutput) {
         out.append(UInt8(ascii: "["))
-        for (i, e) in a.enumerated() {
+        a.withUnsafeBufferPointer { items in
+            for i in 0..<items.count {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                value(items[i], into: out)
+            }
+        }
+        out.append(UInt8(ascii: "]"))
+    }
+
+    static func strings(_ a: [String], into out: JSONOutput) {
+        out.append(UInt8(ascii: "["))
+        for i in 0..<a.count {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            value(e, into: &out)
+            string(a[i], into: out)
         }
         out.append(UInt8(ascii: "]"))
     }
@@ -109,13 +207,12 @@ enum JSONBytes {
 /// RFC 3339 timestamps in UTC with nanoseconds (`2026-11-25T01:02:03.123456789Z`), as OPA writes them.
 public enum RFC3339 {
     public static func format(nanoseconds: Int64) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(30)
-        append(nanoseconds: nanoseconds, to: &out)
-        return String(decoding: out, as: UTF8.self)
+        let out = JSONOutput(capacity: 64)
+        append(nanoseconds: nanoseconds, to: out)
+        return String(decoding: UnsafeBufferPointer(start: out.base, count: out.count), as: UTF8.self)
     }
 
-    static func append(nanoseconds: Int64, to out: inout [UInt8]) {
+    static func append(nanoseconds: Int64, to out: JSONOutput) {
         let seconds = nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds - 999_999_999) / 1_000_000_000
         let fraction = nanoseconds - seconds * 1_000_000_000
         var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400

@@ -137,7 +137,16 @@ enum Masking {
 
 /// Credentials never reach a decision record, whatever the masks say (runs before them).
 enum CredentialScrubber {
-    static let hiddenHeaders: Set<String> = ["authorization", "proxy-authorization", "cookie", "set-cookie"]
+    static let hiddenHeaders: [String] = ["authorization", "proxy-authorization", "cookie", "set-cookie"]
+
+    /// Case-insensitive, without allocating.
+    static func isHiddenHeader(_ name: String) -> Bool {
+        let count = name.utf8.count
+        guard count == 6 || count == 10 || count == 13 || count == 19 else { return false }
+        return hiddenHeaders.contains { hidden in
+            hidden.utf8.count == count && zip(hidden.utf8, name.utf8).allSatisfy { $0 == ($1 | 0x20) || $0 == $1 }
+        }
+    }
 
     /// Removes credential headers, raw token members and any string carrying a credential or a
     /// compact JWS from the input; returns the erased pointers.
@@ -148,7 +157,7 @@ enum CredentialScrubber {
             if case .object(var headers)? = o[.string("headers")] {
                 var removed = false
                 for key in headers.keys {
-                    if case .string(let name) = key, hiddenHeaders.contains(name.lowercased()) {
+                    if case .string(let name) = key, isHiddenHeader(name) {
                         headers[key] = nil
                         erased.append("/input/headers/" + escape(name))
                         removed = true
@@ -178,64 +187,86 @@ enum CredentialScrubber {
         return erased
     }
 
-    /// Walks the value; a member or element whose string holds a secret is removed.
+    /// Walks the value; a member or element whose string holds a secret is removed. Values are
+    /// read in place; a container is copied only when something below it is removed.
     private static func scrubStrings(_ value: inout Value, credentials: [String], path: inout [String], erased: inout [String]) {
         switch value {
-        case .object(var o):
-            var changed = false
-            for i in (0..<o.count).reversed() {
-                let key = o.keys[i]
-                guard var child = o[key] else { continue }
-                let name: String = { if case .string(let s) = key { return s }; return key.description }()
-                if case .string(let s) = child {
-                    if isSecret(s, credentials) {
-                        o[key] = nil
-                        erased.append(pointer(path + [name]))
-                        changed = true
-                    }
-                    continue
+        case .object(let o):
+            var removals: [Int] = []
+            var replacements: [(Int, Value)] = []
+            o.values.withUnsafeBufferPointer { values in
+            for i in 0..<values.count {
+                switch values[i] {
+                case .string(let s):
+                    if isSecret(s, credentials) { removals.append(i) }
+                case .object, .array:
+                    var child = values[i]
+                    let name: String = { if case .string(let k) = o.keys[i] { return k }; return o.keys[i].description }()
+                    path.append(name)
+                    let before = erased.count
+                    scrubStrings(&child, credentials: credentials, path: &path, erased: &erased)
+                    path.removeLast()
+                    if erased.count != before { replacements.append((i, child)) }
+                default:
+                    break
                 }
-                guard child.isContainer else { continue }
-                path.append(name)
-                let before = erased.count
-                scrubStrings(&child, credentials: credentials, path: &path, erased: &erased)
-                path.removeLast()
-                if erased.count != before { o[key] = child; changed = true }
             }
-            if changed { value = .object(o) }
-        case .array(var a):
-            var changed = false
-            for i in (0..<a.count).reversed() {
-                if case .string(let s) = a[i] {
-                    if isSecret(s, credentials) {
-                        a.remove(at: i)
-                        erased.append(pointer(path + [String(i)]))
-                        changed = true
-                    }
-                    continue
+            }
+            guard !removals.isEmpty || !replacements.isEmpty else { return }
+            var copy = o
+            for (i, child) in replacements { copy[o.keys[i]] = child }
+            for i in removals {
+                copy[o.keys[i]] = nil
+                let name: String = { if case .string(let k) = o.keys[i] { return k }; return o.keys[i].description }()
+                erased.append(pointer(path + [name]))
+            }
+            value = .object(copy)
+        case .array(let a):
+            var removals: [Int] = []
+            var replacements: [(Int, Value)] = []
+            for i in 0..<a.count {
+                switch a[i] {
+                case .string(let s):
+                    if isSecret(s, credentials) { removals.append(i) }
+                case .object, .array:
+                    var child = a[i]
+                    path.append(String(i))
+                    let before = erased.count
+                    scrubStrings(&child, credentials: credentials, path: &path, erased: &erased)
+                    path.removeLast()
+                    if erased.count != before { replacements.append((i, child)) }
+                default:
+                    break
                 }
-                guard a[i].isContainer else { continue }
-                path.append(String(i))
-                let before = erased.count
-                scrubStrings(&a[i], credentials: credentials, path: &path, erased: &erased)
-                path.removeLast()
-                if erased.count != before { changed = true }
             }
-            if changed { value = .array(a) }
+            guard !removals.isEmpty || !replacements.isEmpty else { return }
+            var copy = a
+            for (i, child) in replacements { copy[i] = child }
+            for i in removals.reversed() {
+                copy.remove(at: i)
+                erased.append(pointer(path + [String(i)]))
+            }
+            value = .array(copy)
         default:
             break
         }
     }
 
-    static func isSecret(_ s: String, _ credentials: [String]) -> Bool {
-        for c in credentials where c.utf8.count >= 8 && s.contains(c) { return true }
+    @inline(__always) static func isSecret(_ s: String, _ credentials: [String]) -> Bool {
+        if !credentials.isEmpty {
+            for c in credentials where c.utf8.count >= 8 && s.utf8.count >= c.utf8.count && s.contains(c) { return true }
+        }
         return containsCompactJWS(s)
     }
 
     /// `eyJ` followed by base64url, a dot, base64url, a dot (a JWS header always starts `{"`).
     static func containsCompactJWS(_ s: String) -> Bool {
-        let b = Array(s.utf8)
-        guard b.count >= 10 else { return false }
+        guard s.utf8.count >= 10 else { return false }
+        if let found = s.utf8.withContiguousStorageIfAvailable({ containsCompactJWS(bytes: $0) }) { return found }
+        return Array(s.utf8).withUnsafeBufferPointer { containsCompactJWS(bytes: $0) }
+    }
+
+    static func containsCompactJWS(bytes b: UnsafeBufferPointer<UInt8>) -> Bool {
         var i = 0
         while i + 3 <= b.count {
             if b[i] == UInt8(ascii: "e"), b[i + 1] == UInt8(ascii: "y"), b[i + 2] == UInt8(ascii: "J") {

@@ -1,11 +1,26 @@
 import RegoLite
 
 /// Turns a record into what is written: credentials removed, masks applied (on copies), then
-/// one JSON object in OPA's decision-log shape plus our fields. Runs on the writer thread.
-struct RecordEncoder {
+/// one JSON object in OPA's decision-log shape plus our fields. Runs on the writer thread;
+/// public for tests and benchmarks of the gateway (`encode`).
+public struct RecordEncoder {
     let masks: [MaskRule]
     /// `labels` of every record (`id`: the instance, `version`: the gateway's).
     let labels: [(String, String)]
+
+    public init(masks: [MaskRule], labels: [DecisionLogger.Configuration.Label]) {
+        self.masks = masks
+        self.labels = labels.map { ($0.name, $0.value) }
+    }
+
+    init(masks: [MaskRule], labelPairs labels: [(String, String)]) {
+        self.masks = masks
+        self.labels = labels
+    }
+
+    /// The record's line (without the newline), exactly as the writer writes it. An encoder
+    /// reuses its buffer: use one per thread.
+    public func encode(_ record: DecisionRecord) -> [UInt8] { prepare(record).json }
 
     struct Prepared {
         var json: [UInt8]
@@ -27,23 +42,22 @@ struct RecordEncoder {
         Masking.apply(masks, to: &values)
         let reasons = record.reasons.map { CredentialScrubber.redact($0, credentials: record.credentials) }
         let error = record.error.map { CredentialScrubber.redact($0, credentials: record.credentials) }
-        let id = record.decisionID.description
 
-        var out: [UInt8] = []
-        out.reserveCapacity(1024)
+        let out = scratch.output
+        out.reset()
         func key(_ name: StaticString, first: Bool = false) {
-            if !first { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+            out.append(first ? "\"" : ",\"")
+            out.append(name)
+            out.append("\":")
         }
-        func string(_ s: String) { JSONBytes.string(s, into: &out) }
+        func string(_ s: String) { JSONBytes.string(s, into: out) }
         out.append(UInt8(ascii: "{"))
-        key("decision_id", first: true); string(id)
-        key("timestamp"); out.append(UInt8(ascii: "\"")); RFC3339.append(nanoseconds: record.timestampNs, to: &out); out.append(UInt8(ascii: "\""))
-        if let query = record.query { key("path"); string(Self.opaPath(query)) }
-        if let input = values.input { key("input"); JSONBytes.value(input, into: &out) }
-        if let result = values.result { key("result"); JSONBytes.value(result, into: &out) }
+        key("decision_id", first: true)
+        out.append(UInt8(ascii: "\"")); record.decisionID.appendUTF8(to: out); out.append(UInt8(ascii: "\""))
+        key("timestamp"); out.append(UInt8(ascii: "\"")); RFC3339.append(nanoseconds: record.timestampNs, to: out); out.append(UInt8(ascii: "\""))
+        if let query = record.query { key("path"); string(scratch.path(for: query)) }
+        if let input = values.input { key("input"); JSONBytes.value(input, into: out) }
+        if let result = values.result { key("result"); JSONBytes.value(result, into: out) }
         if let revision = record.revision { key("revision"); string(revision) }
         if !labels.isEmpty {
             key("labels"); out.append(UInt8(ascii: "{"))
@@ -53,27 +67,30 @@ struct RecordEncoder {
             }
             out.append(UInt8(ascii: "}"))
         }
-        var timers: [(StaticString, Int64)] = []
-        if let ns = record.explainNs { timers.append(("timer_rego_explain_ns", ns)) }
-        if let ns = record.evalNs { timers.append(("timer_rego_query_eval_ns", ns)) }
-        if let ns = record.handlerNs { timers.append(("timer_server_handler_ns", ns)) }
-        if !timers.isEmpty {
+        if record.explainNs != nil || record.evalNs != nil || record.handlerNs != nil {
             key("metrics"); out.append(UInt8(ascii: "{"))
-            for (i, (name, ns)) in timers.enumerated() { key(name, first: i == 0); JSONBytes.int(ns, into: &out) }
+            var first = true
+            for (name, ns) in [("timer_rego_explain_ns", record.explainNs), ("timer_rego_query_eval_ns", record.evalNs),
+                               ("timer_server_handler_ns", record.handlerNs)] as [(StaticString, Int64?)] {
+                guard let ns else { continue }
+                key(name, first: first); first = false
+                JSONBytes.int(ns, into: out)
+            }
             out.append(UInt8(ascii: "}"))
         }
-        if !values.erased.isEmpty { key("erased"); JSONBytes.list(values.erased.map(Value.string), into: &out) }
-        if !values.masked.isEmpty { key("masked"); JSONBytes.list(values.masked.map(Value.string), into: &out) }
+        if !values.erased.isEmpty { key("erased"); JSONBytes.strings(values.erased, into: out) }
+        if !values.masked.isEmpty { key("masked"); JSONBytes.strings(values.masked, into: out) }
         key("request_id"); string(record.requestID)
         key("route"); string(record.route)
         key("stage"); string(record.stage.rawValue)
-        key("status"); JSONBytes.int(Int64(record.status), into: &out)
-        key("allowed"); JSONBytes.value(.bool(record.allowed), into: &out)
-        key("enforced"); JSONBytes.value(.bool(record.enforced), into: &out)
-        key("reasons"); JSONBytes.list(reasons.map(Value.string), into: &out)
+        key("status"); JSONBytes.int(Int64(record.status), into: out)
+        key("allowed"); out.append(record.allowed ? "true" : "false")
+        key("enforced"); out.append(record.enforced ? "true" : "false")
+        key("reasons"); JSONBytes.strings(reasons, into: out)
         if let error { key("error"); string(error) }
-        if let explanation = record.explanation { key("explanation"); JSONBytes.value(explanation.json, into: &out) }
+        if let explanation = record.explanation { key("explanation"); JSONBytes.value(explanation.json, into: out) }
         out.append(UInt8(ascii: "}"))
+        let id = record.decisionID.description
 
         func text(_ v: Value?) -> String { if case .string(let s)? = v { return s }; return "" }
         let summary = DecisionSummary(
@@ -81,7 +98,21 @@ struct RecordEncoder {
             method: text(values.input?["method"]), path: text(values.input?["path"]),
             subject: text(values.input?["token"]?["payload"]?["sub"]), status: record.status, allowed: record.allowed,
             reasons: reasons)
-        return Prepared(json: out, summary: summary)
+        return Prepared(json: out.bytes, summary: summary)
+    }
+
+    /// The output buffer and the last query's OPA path (records repeat the same few queries).
+    /// One encoder per thread: the writer's; `encode` callers on other threads make their own.
+    private let scratch = Scratch()
+
+    final class Scratch: @unchecked Sendable {
+        let output = JSONOutput()
+        private var query = ""
+        private var path = ""
+        func path(for query: String) -> String {
+            if query != self.query { self.query = query; path = RecordEncoder.opaPath(query) }
+            return path
+        }
     }
 
     /// `data.a.b.c` → `a/b/c` (OPA's `path`); other queries are kept as written.

@@ -85,7 +85,7 @@ final class RecordQueue: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         var deadline = Self.deadline(after: interval)
-        while pending.count < batchSize, !closed, flushRequests == 0 {
+        while !closed, pending.count < batchSize, flushRequests == 0 || pending.isEmpty {
             if pthread_cond_timedwait(wakeWriter, mutex, &deadline) == ETIMEDOUT { break }
         }
         if pending.isEmpty { return closed ? nil : [] }

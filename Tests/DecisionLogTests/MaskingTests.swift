@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct MaskingTests {
     static func encode(_ record: DecisionRecord, masks: [MaskRule] = []) -> Value {
-        let prepared = RecordEncoder(masks: masks, labels: []).prepare(record)
+        let prepared = RecordEncoder(masks: masks, labelPairs: []).prepare(record)
         return json(String(decoding: prepared.json, as: UTF8.self))
     }
 
@@ -67,7 +67,7 @@ import Testing
         record.error = "saw opaque-secret-value-1234"
         // Masks that would re-insert nothing: the scrub runs first, whatever the masks say.
         let masks = [try MaskRule(.upsert(.string("kept")), pointer: "/input/headers/user-agent")]
-        let prepared = RecordEncoder(masks: masks, labels: []).prepare(record)
+        let prepared = RecordEncoder(masks: masks, labelPairs: []).prepare(record)
         let text = String(decoding: prepared.json, as: UTF8.self)
         #expect(!text.contains(token))
         #expect(!text.contains("eyJhbGciOiJSUzI1NiJ9"))

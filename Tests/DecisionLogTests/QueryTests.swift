@@ -75,7 +75,7 @@ import Testing
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
         let path = dir.path + "/mixed.log"
-        let record = String(decoding: RecordEncoder(masks: [], labels: []).prepare(sampleRecord(1)).json, as: UTF8.self)
+        let record = String(decoding: RecordEncoder(masks: [], labelPairs: []).prepare(sampleRecord(1)).json, as: UTF8.self)
         try "not json\n{\"x\": 1}\n\(record)\n\(record)".write(toFile: path, atomically: true, encoding: .utf8)
         var skipped = 0
         var count = 0

@@ -11,7 +11,7 @@
 //   reference ns per record for JSONSerialization.data of the same record as a Foundation
 //             dictionary, and for RegoLite's JSONWriter (what encoding on the event loop would cost).
 //
-// Usage: DecisionLogBench [--records N] [--rounds N] [--keep DIR]
+// Usage: DecisionLogBench [--records N] [--rounds N] [--keep DIR] [--profile-encode N]
 //   --keep DIR writes the log there and keeps it (e.g. for `portcullis decisions query`).
 import DecisionLog
 import Foundation
@@ -40,6 +40,8 @@ func fail(_ message: String) -> Never {
 var records = 200_000
 var rounds = 5
 var keep: String?
+/// `--profile-encode N`: only encode N records on this thread (for `perf record`), then exit.
+var profileEncode: Int?
 do {
     var args = CommandLine.arguments.dropFirst()
     while let a = args.popFirst() {
@@ -48,8 +50,9 @@ do {
         case "--records": records = Int(value()) ?? records
         case "--rounds": rounds = Int(value()) ?? rounds
         case "--keep": keep = value()
+        case "--profile-encode": profileEncode = Int(value())
         case "-h", "--help":
-            print("usage: DecisionLogBench [--records N] [--rounds N] [--keep DIR]")
+            print("usage: DecisionLogBench [--records N] [--rounds N] [--keep DIR] [--profile-encode N]")
             exit(0)
         default: fail("unknown argument \(a)")
         }
@@ -72,6 +75,10 @@ let inputText = """
 """
 let input: Value
 do { input = try JSONReader.parse(inputText) } catch { fail("input: \(error)") }
+// Distinct copies, as each request has its own input: records sharing one value would make the
+// producer and the writer contend on its reference counts, which no gateway does.
+let inputs: [Value] = (0..<256).map { _ in try! JSONReader.parse(inputText) }
+let results: [Value] = (0..<256).map { _ in try! JSONReader.parse(#"{"allow": false, "status": 403, "reasons": ["no role grants commands:ack"]}"#) }
 let result = Value.object(RegoObject(pairs: [(.string("allow"), .false), (.string("status"), .int(403)),
                                              (.string("reasons"), .array([.string("no role grants commands:ack")]))]))
 let masks: [MaskRule]
@@ -79,7 +86,7 @@ do { masks = [try MaskRule(.upsert(.string("***")), pointer: "/input/token/paylo
 
 @MainActor @inline(__always) func makeRecord(_ i: Int, _ base: Int64) -> DecisionRecord {
     DecisionRecord(timestampNs: base + Int64(i), requestID: "req", route: "commands", stage: .authz,
-                   query: "data.systemupdate.authz.decision", input: input, result: result, revision: "3c9d2f1e0a7b",
+                   query: "data.systemupdate.authz.decision", input: inputs[i & 255], result: results[i & 255], revision: "3c9d2f1e0a7b",
                    status: 403, allowed: false, reasons: ["no role grants commands:ack"], evalNs: 2_100)
 }
 
@@ -162,6 +169,29 @@ let resultObject = foundationObject(result)
     return Double(nowNanoseconds() - start) / Double(n)
 }
 
+@MainActor @inline(never) func encodeOnly(_ n: Int) -> Double {
+    let encoder = RecordEncoder(masks: masks, labels: [.init("id", "bench"), .init("version", "bench")])
+    let start = nowNanoseconds()
+    var total = 0
+    for i in 0..<n { total &+= encoder.encode(makeRecord(i, 1)).count }
+    if total == 42 { print("") }
+    return Double(nowNanoseconds() - start) / Double(n)
+}
+
+/// The producer alone: a logger whose writer is not running (the queue holds every record).
+@MainActor @inline(never) func enqueueIdleWriter(_ n: Int) -> Double {
+    var configuration = DecisionLogger.Configuration()
+    configuration.queueSize = n
+    configuration.batchSize = n
+    configuration.ringSize = 0
+    let logger = try! DecisionLogger(configuration: configuration)
+    let start = nowNanoseconds()
+    for i in 0..<n { logger.log(makeRecord(i, 1)) }
+    let ns = Double(nowNanoseconds() - start) / Double(n)
+    logger.shutdown()
+    return ns
+}
+
 @MainActor @inline(never) func buildOnly(_ n: Int) -> Double {
     let base = Int64(1)
     let start = nowNanoseconds()
@@ -171,8 +201,14 @@ let resultObject = foundationObject(result)
     return Double(nowNanoseconds() - start) / Double(n)
 }
 
+if let n = profileEncode {
+    print(String(format: "%.0f ns per encode", encodeOnly(n)))
+    exit(0)
+}
+
 _ = runRound(-1)  // warm-up
 var enqueue: [Double] = [], writer: [Double] = [], serialization: [Double] = [], writerRef: [Double] = [], build: [Double] = []
+var encodeTimes: [Double] = [], idleEnqueue: [Double] = []
 var dropped: UInt64 = 0
 var bytesPerRecord = 0.0
 for r in 0..<rounds {
@@ -184,18 +220,22 @@ for r in 0..<rounds {
     serialization.append(referenceJSONSerialization(20_000))
     writerRef.append(referenceJSONWriter(20_000))
     build.append(buildOnly(records))
+    encodeTimes.append(encodeOnly(20_000))
+    idleEnqueue.append(enqueueIdleWriter(min(records, 100_000)))
 }
 
 let enqueueMedian = median(enqueue), writerMedian = median(writer)
 let serializationMedian = median(serialization)
 print("DecisionLog benchmark: \(records) records per round, \(rounds) rounds (medians), ~\(Int(bytesPerRecord)) bytes per record")
 print(String(format: "request path: build record + log()      %8.0f ns per request (building the record alone: %.0f ns)", enqueueMedian, median(build)))
+print(String(format: "request path, writer idle (no contention)  %6.0f ns per request", median(idleEnqueue)))
 print(String(format: "writer thread: scrub, mask, encode, write %8.0f records/s (%.2f µs per record)", writerMedian, 1e6 / writerMedian))
+print(String(format: "writer's share: scrub + mask + encode       %8.0f ns per record (RecordEncoder.encode, one thread)", median(encodeTimes)))
 print(String(format: "reference: JSONSerialization of a record %8.0f ns per record (what encoding on the event loop would cost)", serializationMedian))
 print(String(format: "reference: RegoLite JSONWriter input+result %5.0f ns per record", median(writerRef)))
 print(String(format: "budget: enqueue ≤ 5%% of a 25 µs request (1250 ns): %@; dropped: %llu",
              enqueueMedian <= 1250 ? "holds" : "EXCEEDED", dropped))
 print("{\"enqueue_ns\": \(String(format: "%.1f", enqueueMedian)), \"build_ns\": \(String(format: "%.1f", median(build))), "
-      + "\"writer_records_per_s\": \(String(format: "%.0f", writerMedian)), "
+      + "\"writer_records_per_s\": \(String(format: "%.0f", writerMedian)), \"encode_ns\": \(String(format: "%.1f", median(encodeTimes))), "
       + "\"jsonserialization_ns\": \(String(format: "%.1f", serializationMedian)), \"jsonwriter_ns\": \(String(format: "%.1f", median(writerRef))), "
       + "\"bytes_per_record\": \(Int(bytesPerRecord)), \"dropped\": \(dropped)}")

@@ -1,5 +1,3 @@
-import Foundation
-
 /// The evaluator side of `PreparedQuery.explain`: runs a rule's bodies as `runBranches` does,
 /// through the same plans, but with `runBodyTracking`, which notes the furthest expression each
 /// body reached. The deciding evaluation (`runBody`) is untouched: explaining costs nothing
@@ -62,10 +60,14 @@ extension Evaluator {
 
     /// The source line of `loc` from its column, trimmed, at most 200 characters.
     func sourceText(at loc: Location) -> String {
-        guard let module = policy.modules.first(where: { $0.source.name == loc.file }),
-              loc.line >= 1, loc.line <= module.source.lines.count else { return "" }
-        let text = module.source.lines[loc.line - 1].dropFirst(max(0, loc.column - 1)).trimmingCharacters(in: .whitespaces)
-        return text.count > 200 ? String(text.prefix(200)) + "…" : text
+        guard loc.line >= 1 else { return "" }
+        var lines: [Substring]?
+        for module in policy.modules where module.source.name == loc.file { lines = module.source.lines; break }
+        guard let lines, loc.line <= lines.count else { return "" }
+        var text = lines[loc.line - 1].dropFirst(max(0, loc.column - 1))
+        while let c = text.first, c == " " || c == "\t" { text = text.dropFirst() }
+        while let c = text.last, c == " " || c == "\t" || c == "\r" { text = text.dropLast() }
+        return text.count > 200 ? String(text.prefix(200)) + "…" : String(text)
     }
 
     /// `runBody` that records in `reach` the furthest expression started (over all solutions).
