@@ -113,6 +113,19 @@ import Testing
         #expect(RFC3339.parse("2025-11-25 02:02") == nil)
     }
 
+    @Test func randomStringsRoundTripThroughTheEncoder() throws {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [Character] = ["a", "Z", "0", " ", "\"", "\\", "\n", "\t", "\u{1}", "\u{1f}", "é", "€", "\u{2028}", "\u{2029}", "\u{2027}", "😀", "/"]
+        for _ in 0..<500 {
+            let length = Int.random(in: 0...40, using: &generator)
+            let text = String((0..<length).map { _ in alphabet.randomElement(using: &generator)! })
+            var out: [UInt8] = []
+            JSONBytes.string(text, into: &out)
+            #expect(try JSONReader.parse(bytes: out) == .string(text), "\(text.debugDescription)")
+            #expect(!out.contains(0x0A) && !String(decoding: out, as: UTF8.self).contains("\u{2028}"))
+        }
+    }
+
     @Test func gzipRoundTrips() throws {
         let text = Array(String(repeating: "{\"decision_id\":\"x\"},", count: 1000).utf8)
         let compressed = try Gzip.compress(text)
