@@ -36,10 +36,10 @@ struct GitRepository {
     }
 
     private var runner: ProcessRunner {
-        // Never prompt (no terminal is there to answer); no system-wide hooks or pagers.
+        // Never prompt (no terminal is there to answer); git's own configuration (credential
+        // helpers, system and user files) and the SSH agent apply as for any git command.
         ProcessRunner(timeout: configuration.timeout, environment: [
             "GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never", "GIT_PAGER": "cat", "LC_ALL": "C",
-            "GIT_CONFIG_NOSYSTEM": "1",
         ])
     }
 
