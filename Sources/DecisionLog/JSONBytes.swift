@@ -73,8 +73,13 @@ enum JSONBytes {
     }
 
     static func string(_ s: String, into out: JSONOutput) {
-        var s = s
-        s.withUTF8 { bytes in
+        if let done: Void = s.utf8.withContiguousStorageIfAvailable({ string(utf8: $0, into: out) }) { return done }
+        var copy = s
+        copy.withUTF8 { string(utf8: $0, into: out) }
+    }
+
+    static func string(utf8 bytes: UnsafeBufferPointer<UInt8>, into out: JSONOutput) {
+        do {
             out.reserve(bytes.count + 2)
             out.append(UInt8(ascii: "\""))
             var start = 0

@@ -18,6 +18,9 @@ public struct GitSourceConfiguration: Sendable, Equatable {
     public var timeout: Double = 60
     /// The git program.
     public var gitExecutable: String = "git"
+    /// Every this many activations the cache's repository is garbage-collected (each depth-1
+    /// fetch of a new commit adds its objects; older commits are never needed again).
+    public var gcEveryActivations: Int = 100
 
     public init(url: String, cacheDirectory: String) {
         self.url = url
@@ -75,6 +78,11 @@ struct GitRepository {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard sha.count >= 40, sha.allSatisfy(\.isHexDigit) else { throw Failure(description: "git rev-parse: unexpected output '\(sha)'") }
         return sha
+    }
+
+    /// Drops what older fetches left (the cache is rebuilt by the next fetch if need be).
+    func collectGarbage() throws {
+        try git(["--git-dir=" + gitDirectory, "gc", "--quiet", "--prune=now"])
     }
 
     /// Symbolic links and submodules below `path` in the commit: refused, because a link could

@@ -220,9 +220,16 @@ public final class PolicySyncer: Sendable {
             return refused(commit, "\(error)")
         }
         let manifest = BundleCache.Manifest(commit: commit, url: config.url, branch: config.branch, path: config.path, activatedAt: Date())
-        return activate(bundle: bundle, revision: commit, requireTests: config.requireTestsPass) {
+        var outcome = activate(bundle: bundle, revision: commit, requireTests: config.requireTestsPass) {
             try cache.persist(bundle: bundleDirectory, manifest: manifest)
         }
+        let activations = (status.counts[SyncOutcome.Result.activated.rawValue] ?? 0) + 1
+        if outcome.result == .activated, config.gcEveryActivations > 0, activations % config.gcEveryActivations == 0 {
+            do { try repository.collectGarbage() } catch {
+                outcome.error = [outcome.error, "git gc of the cache failed: \(error)"].compactMap { $0 }.joined(separator: "; ")
+            }
+        }
+        return outcome
     }
 
     /// Compile, test, (persist,) install.

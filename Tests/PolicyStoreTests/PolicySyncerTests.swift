@@ -168,6 +168,21 @@ import Testing
         #expect(outcome.error?.contains("no directory 'policies'") == true)
     }
 
+    @Test func theCacheRepositoryIsGarbageCollectedAndKeepsWorking() throws {
+        let fixture = try GitFixture()
+        var config = fixture.configuration()
+        config.gcEveryActivations = 1
+        let policy = CurrentPolicy()
+        let syncer = Self.syncer(fixture, config, policy: policy)
+        for i in 0..<3 {
+            let sha = try fixture.commit(["policies/authz.rego": GitFixture.allowPolicy + "\n# \(i)\n"])
+            let outcome = syncer.syncNow()
+            #expect(outcome.result == .activated && outcome.error == nil, "\(outcome)")
+            #expect(policy.snapshot?.revision == sha)
+        }
+        #expect(syncer.syncNow().result == .unchanged)
+    }
+
     @Test func runPollsAndPicksUpNewCommits() async throws {
         let fixture = try GitFixture()
         try fixture.commit(["policies/authz.rego": GitFixture.allowPolicy])
