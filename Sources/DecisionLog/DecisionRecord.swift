@@ -5,7 +5,7 @@ import Synchronization
 /// and references to values the request already built (the policy input, the result). Nothing
 /// here is encoded, masked or copied deeply: `DecisionLogger` does that on its writer thread.
 ///
-/// Credentials are removed by the writer before masking, whatever the masks say: headers
+/// Credentials are left out by the writer, whatever the masks say (`ScrubbingWriter`): headers
 /// `authorization`, `proxy-authorization` and `cookie`, `input.token` when it is a string and
 /// its `raw`/`encoded` members, any string containing one of `credentials` (the raw token of the
 /// request) and any string that holds a compact JWS (`eyJ...` with two dots).

@@ -16,6 +16,9 @@ final class JSONOutput {
 
     @inline(__always) func reset() { count = 0 }
 
+    /// Drops what was written after `mark` (a former `count`).
+    func truncate(to mark: Int) { count = min(count, mark) }
+
     @inline(__always) func reserve(_ extra: Int) {
         if count + extra > capacity { grow(count + extra) }
     }

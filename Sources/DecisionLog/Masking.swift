@@ -135,7 +135,7 @@ enum Masking {
     }
 }
 
-/// Credentials never reach a decision record, whatever the masks say (runs before them).
+/// What counts as a credential in a decision record (`ScrubbingWriter` leaves them out).
 enum CredentialScrubber {
     static let hiddenHeaders: [String] = ["authorization", "proxy-authorization", "cookie", "set-cookie"]
 
@@ -145,110 +145,6 @@ enum CredentialScrubber {
         guard count == 6 || count == 10 || count == 13 || count == 19 else { return false }
         return hiddenHeaders.contains { hidden in
             hidden.utf8.count == count && zip(hidden.utf8, name.utf8).allSatisfy { $0 == ($1 | 0x20) || $0 == $1 }
-        }
-    }
-
-    /// Removes credential headers, raw token members and any string carrying a credential or a
-    /// compact JWS from the input; returns the erased pointers.
-    static func scrub(_ input: inout Value?, credentials: [String]) -> [String] {
-        guard var value = input else { return [] }
-        var erased: [String] = []
-        if case .object(var o) = value {
-            if case .object(var headers)? = o[.string("headers")] {
-                var removed = false
-                for key in headers.keys {
-                    if case .string(let name) = key, isHiddenHeader(name) {
-                        headers[key] = nil
-                        erased.append("/input/headers/" + escape(name))
-                        removed = true
-                    }
-                }
-                if removed { o[.string("headers")] = .object(headers) }
-            }
-            switch o[.string("token")] {
-            case .string?:
-                o[.string("token")] = nil
-                erased.append("/input/token")
-            case .object(var token)?:
-                var removed = false
-                for name in ["raw", "encoded", "jwt", "signature"] where token[.string(name)] != nil {
-                    token[.string(name)] = nil
-                    erased.append("/input/token/" + name)
-                    removed = true
-                }
-                if removed { o[.string("token")] = .object(token) }
-            default: break
-            }
-            value = .object(o)
-        }
-        var path: [String] = []
-        scrubStrings(&value, credentials: credentials, path: &path, erased: &erased)
-        input = value
-        return erased
-    }
-
-    /// Walks the value; a member or element whose string holds a secret is removed. Values are
-    /// read in place; a container is copied only when something below it is removed.
-    private static func scrubStrings(_ value: inout Value, credentials: [String], path: inout [String], erased: inout [String]) {
-        switch value {
-        case .object(let o):
-            var removals: [Int] = []
-            var replacements: [(Int, Value)] = []
-            o.values.withUnsafeBufferPointer { values in
-            for i in 0..<values.count {
-                switch values[i] {
-                case .string(let s):
-                    if isSecret(s, credentials) { removals.append(i) }
-                case .object, .array:
-                    var child = values[i]
-                    let name: String = { if case .string(let k) = o.keys[i] { return k }; return o.keys[i].description }()
-                    path.append(name)
-                    let before = erased.count
-                    scrubStrings(&child, credentials: credentials, path: &path, erased: &erased)
-                    path.removeLast()
-                    if erased.count != before { replacements.append((i, child)) }
-                default:
-                    break
-                }
-            }
-            }
-            guard !removals.isEmpty || !replacements.isEmpty else { return }
-            var copy = o
-            for (i, child) in replacements { copy[o.keys[i]] = child }
-            for i in removals {
-                copy[o.keys[i]] = nil
-                let name: String = { if case .string(let k) = o.keys[i] { return k }; return o.keys[i].description }()
-                erased.append(pointer(path + [name]))
-            }
-            value = .object(copy)
-        case .array(let a):
-            var removals: [Int] = []
-            var replacements: [(Int, Value)] = []
-            for i in 0..<a.count {
-                switch a[i] {
-                case .string(let s):
-                    if isSecret(s, credentials) { removals.append(i) }
-                case .object, .array:
-                    var child = a[i]
-                    path.append(String(i))
-                    let before = erased.count
-                    scrubStrings(&child, credentials: credentials, path: &path, erased: &erased)
-                    path.removeLast()
-                    if erased.count != before { replacements.append((i, child)) }
-                default:
-                    break
-                }
-            }
-            guard !removals.isEmpty || !replacements.isEmpty else { return }
-            var copy = a
-            for (i, child) in replacements { copy[i] = child }
-            for i in removals.reversed() {
-                copy.remove(at: i)
-                erased.append(pointer(path + [String(i)]))
-            }
-            value = .array(copy)
-        default:
-            break
         }
     }
 
@@ -305,13 +201,5 @@ enum CredentialScrubber {
 
     static func escape(_ token: String) -> String {
         token.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
-    }
-
-    static func pointer(_ tokens: [String]) -> String { "/input/" + tokens.map(escape).joined(separator: "/") }
-}
-
-extension Value {
-    var isContainer: Bool {
-        switch self { case .object, .array, .set: return true; default: return false }
     }
 }

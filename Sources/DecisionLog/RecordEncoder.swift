@@ -29,16 +29,6 @@ public struct RecordEncoder {
 
     func prepare(_ record: DecisionRecord) -> Prepared {
         var values = MaskedValues(input: record.input, result: record.result)
-        values.erased = CredentialScrubber.scrub(&values.input, credentials: record.credentials)
-        if let result = values.result {
-            var wrapped: Value? = result
-            // The result is the policy's answer; a token inside it is erased the same way.
-            let erased = CredentialScrubber.scrub(&wrapped, credentials: record.credentials)
-            if !erased.isEmpty {
-                values.result = wrapped
-                values.erased += erased.map { "/result" + $0.dropFirst("/input".count) }
-            }
-        }
         Masking.apply(masks, to: &values)
         let reasons = record.reasons.map { CredentialScrubber.redact($0, credentials: record.credentials) }
         let error = record.error.map { CredentialScrubber.redact($0, credentials: record.credentials) }
@@ -56,8 +46,15 @@ public struct RecordEncoder {
         out.append(UInt8(ascii: "\"")); record.decisionID.appendUTF8(to: out); out.append(UInt8(ascii: "\""))
         key("timestamp"); out.append(UInt8(ascii: "\"")); RFC3339.append(nanoseconds: record.timestampNs, to: out); out.append(UInt8(ascii: "\""))
         if let query = record.query { key("path"); string(scratch.path(for: query)) }
-        if let input = values.input { key("input"); JSONBytes.value(input, into: out) }
-        if let result = values.result { key("result"); JSONBytes.value(result, into: out) }
+        // Credentials are left out while writing, after the masks: nothing a mask does brings one back.
+        for (name, root, value) in [("input", "/input", values.input), ("result", "/result", values.result)] as [(StaticString, String, Value?)] {
+            guard let value else { continue }
+            let mark = out.count
+            key(name)
+            var writer = ScrubbingWriter(out: out, credentials: record.credentials, root: root)
+            if !writer.write(value) { out.truncate(to: mark) }
+            values.erased += writer.erased
+        }
         if let revision = record.revision { key("revision"); string(revision) }
         if !labels.isEmpty {
             key("labels"); out.append(UInt8(ascii: "{"))
@@ -92,7 +89,10 @@ public struct RecordEncoder {
         out.append(UInt8(ascii: "}"))
         let id = record.decisionID.description
 
-        func text(_ v: Value?) -> String { if case .string(let s)? = v { return s }; return "" }
+        func text(_ v: Value?) -> String {
+            guard case .string(let s)? = v, !CredentialScrubber.isSecret(s, record.credentials) else { return "" }
+            return s
+        }
         let summary = DecisionSummary(
             decisionID: id, requestID: record.requestID, timestampNs: record.timestampNs, route: record.route,
             method: text(values.input?["method"]), path: text(values.input?["path"]),

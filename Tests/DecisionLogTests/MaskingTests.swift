@@ -87,6 +87,16 @@ import Testing
         #expect(value["error"] == .string("saw [REDACTED]"))
     }
 
+    @Test func aMaskCannotBringACredentialBack() throws {
+        let masks = [try MaskRule(.upsert(.string("Bearer abc")), pointer: "/input/headers/Authorization"),
+                     try MaskRule(.upsert(.string("eyJhbGciOiJub25lIn0.e30.x")), pointer: "/input/note")]
+        let value = Self.encode(sampleRecord(), masks: masks)
+        #expect(value["input"]?["headers"] == json(#"{"user-agent": "t"}"#))
+        #expect(value["input"]?["note"] == nil)
+        #expect(value["masked"] == json(#"["/input/headers/Authorization", "/input/note"]"#))
+        #expect(value["erased"] == json(#"["/input/headers/Authorization", "/input/note"]"#))
+    }
+
     @Test func aRawTokenStringAsInputTokenIsErased() {
         let input = json(#"{"token": "eyJhbGciOiJIUzI1NiJ9.e30.sig", "path": "/"}"#)
         let value = Self.encode(sampleRecord(input: input))
