@@ -3,59 +3,6 @@ import Foundation
 import RegoLite
 import Synchronization
 
-/// Where policies come from.
-public enum PolicySource: Sendable, Equatable {
-    /// A bundle directory, re-read every `pollInterval` seconds (nil: only when asked).
-    case directory(path: String, pollInterval: Double?, requireTestsPass: Bool)
-    case git(GitSourceConfiguration)
-
-    public var description: String {
-        switch self {
-        case .directory(let path, _, _): return "dir \(path)"
-        case .git(let c): return "git \(c.url)#\(c.branch)" + (c.path.isEmpty ? "" : ":\(c.path)")
-        }
-    }
-}
-
-/// What one sync did.
-public struct SyncOutcome: Sendable, Equatable {
-    public enum Result: String, Sendable, CaseIterable {
-        /// A new revision was loaded, compiled, tested and is now in force.
-        case activated
-        /// The source's revision is the one in force.
-        case unchanged
-        /// The new revision failed to load, compile or pass its tests: the previous one serves.
-        case refused
-        /// The source's revision is the one refused before: not loaded again.
-        case skippedRefused = "skipped_refused"
-        /// The source could not be read (Git unreachable, timeout...): the previous one serves.
-        case fetchFailed = "fetch_failed"
-    }
-
-    public var result: Result
-    /// The revision looked at (commit SHA or content digest), when known.
-    public var revision: String?
-    public var error: String?
-    public var seconds: Double
-}
-
-/// The syncer's state for `/v1/status` and the CLI.
-public struct PolicySyncStatus: Sendable, Equatable {
-    public var source: String
-    /// The revision in force (nil: none yet).
-    public var revision: String?
-    public var activatedAt: Date?
-    public var lastAttemptAt: Date?
-    public var lastError: String?
-    public var lastErrorAt: Date?
-    /// The last revision refused (it is not loaded again until the source moves on).
-    public var lastRefusedCommit: String?
-    /// The revision in force came from the cache at start, not from the source.
-    public var restoredFromCache: Bool = false
-    /// Syncs by `SyncOutcome.Result` raw value.
-    public var counts: [String: Int] = [:]
-}
-
 /// Keeps `CurrentPolicy` up to date with a source (DESIGN.md, "Policy distribution"): fetches,
 /// loads, compiles, tests, and only then swaps the new snapshot in. A revision that fails any
 /// step is refused and recorded (status, metrics, `observer`), the last good one keeps serving,
@@ -301,39 +248,6 @@ public final class PolicySyncer: Sendable {
             policy.recordFailure(outcome.error ?? outcome.result.rawValue, at: date)
         }
         metrics?.record(outcome.result, at: date)
-    }
-}
-
-/// The syncer's Prometheus series (through swift-metrics, with the gateway's factory).
-private final class SyncMetrics: Sendable {
-    let factory: any MetricsFactory
-    let activations: [SyncOutcome.Result: CoreMetrics.Counter]
-    let lastSuccess: CoreMetrics.Gauge
-    let revisionGauge = Mutex<(String, CoreMetrics.Gauge)?>(nil)
-
-    init(_ factory: any MetricsFactory) {
-        self.factory = factory
-        var counters: [SyncOutcome.Result: CoreMetrics.Counter] = [:]
-        for result in SyncOutcome.Result.allCases {
-            counters[result] = CoreMetrics.Counter(label: "portcullis_policy_activations_total", dimensions: [("result", result.rawValue)], factory: factory)
-        }
-        activations = counters
-        lastSuccess = CoreMetrics.Gauge(label: "portcullis_policy_last_success_timestamp_seconds", dimensions: [], factory: factory)
-    }
-
-    func record(_ result: SyncOutcome.Result, at date: Date) {
-        activations[result]?.increment()
-        if result == .activated || result == .unchanged { lastSuccess.record(date.timeIntervalSince1970) }
-    }
-
-    /// `policy_revision_info{revision="<sha>"} 1` for the revision in force only.
-    func revisionChanged(from previous: String?, to revision: String) {
-        revisionGauge.withLock { current in
-            if let (old, gauge) = current, old != revision { gauge.destroy() }
-            let gauge = CoreMetrics.Gauge(label: "portcullis_policy_revision_info", dimensions: [("revision", revision)], factory: factory)
-            gauge.record(1)
-            current = (revision, gauge)
-        }
     }
 }
 
