@@ -81,13 +81,16 @@ final class HTTPDecisionSink: Sendable {
     func run(client: HTTPClient, interval: Double, isStopping: @Sendable () -> Bool) async {
         while true {
             let stopping = isStopping()
-            while pendingCount >= configuration.batchSize || (stopping && pendingCount > 0) {
-                await upload(takeBatch(), client: client, finalAttempt: stopping)
+            while pendingCount >= configuration.batchSize { await upload(takeBatch(), client: client, finalAttempt: stopping) }
+            if stopping {
+                while pendingCount > 0 { await upload(takeBatch(), client: client, finalAttempt: true) }
+                return
             }
-            if stopping { return }
-            let pending = pendingCount
-            if pending > 0 { await upload(takeBatch(), client: client, finalAttempt: false); continue }
+            // A partial batch goes at most once per interval (full ones at once, above).
             try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+            if pendingCount > 0, pendingCount < configuration.batchSize {
+                await upload(takeBatch(), client: client, finalAttempt: false)
+            }
         }
     }
 

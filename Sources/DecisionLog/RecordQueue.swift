@@ -92,6 +92,8 @@ final class RecordQueue: @unchecked Sendable {
         swap(&pending, &spare)
         let batch = spare
         spare.removeAll(keepingCapacity: true)
+        // Producers waiting for space (`block`) may go on now, not only after the batch is written.
+        if overflow == .block { pthread_cond_broadcast(progress) }
         return batch
     }
 
