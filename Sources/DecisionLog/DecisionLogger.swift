@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import CoreMetrics
 import Foundation
+import RegoLite
 import Synchronization
 
 /// The decision log: the request path calls `log` (a move into a bounded queue); one writer
@@ -49,6 +50,17 @@ public final class DecisionLogger: @unchecked Sendable {
     }
 
     public struct Statistics: Sendable, Equatable {
+        /// For `/v1/status` (`decision_log`).
+        public var json: Value {
+            func n(_ v: UInt64) -> Value { .int(Int(clamping: v)) }
+            return .object(RegoObject(pairs: [
+                (.string("accepted"), n(accepted)), (.string("dropped"), n(dropped)), (.string("written"), n(written)),
+                (.string("write_failures"), n(writeFailures)), (.string("rotations"), .int(rotations)),
+                (.string("http_sent"), n(httpSent)), (.string("http_dropped"), n(httpDropped)),
+                (.string("http_failed_uploads"), n(httpFailedUploads)),
+            ]))
+        }
+
         /// Records taken by `log`.
         public var accepted: UInt64
         /// Records refused by `log` (queue full with `drop`, or logged after shutdown).
@@ -64,6 +76,8 @@ public final class DecisionLogger: @unchecked Sendable {
     }
 
     public let configuration: Configuration
+    /// The newest records, for `GET /v1/decisions` (`DecisionFilter.parse(query:)`,
+    /// `ring.query`, `DecisionRing.jsonArray`) and `GET /v1/decisions/{id}` (`ring.lookup`).
     public let ring: DecisionRing
     private let queue: RecordQueue
     private let encoder: RecordEncoder

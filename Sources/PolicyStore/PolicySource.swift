@@ -1,4 +1,5 @@
 import Foundation
+import RegoLite
 
 /// Where policies come from.
 public enum PolicySource: Sendable, Equatable {
@@ -51,4 +52,45 @@ public struct PolicySyncStatus: Sendable, Equatable {
     public var restoredFromCache: Bool = false
     /// Syncs by `SyncOutcome.Result` raw value.
     public var counts: [String: Int] = [:]
+}
+
+extension PolicySyncStatus {
+    /// For `/v1/status` (`policy.sync`): RFC 3339 times, null when unknown.
+    public var json: Value {
+        func time(_ date: Date?) -> Value {
+            date.map { .string(ISO8601DateFormatter.withFractionalSeconds.string(from: $0)) } ?? .null
+        }
+        func s(_ text: String?) -> Value { text.map(Value.string) ?? .null }
+        return .object(RegoObject(pairs: [
+            (.string("source"), .string(source)),
+            (.string("revision"), s(revision)),
+            (.string("activated_at"), time(activatedAt)),
+            (.string("restored_from_cache"), .bool(restoredFromCache)),
+            (.string("last_attempt_at"), time(lastAttemptAt)),
+            (.string("last_error"), s(lastError)),
+            (.string("last_error_at"), time(lastErrorAt)),
+            (.string("last_refused_commit"), s(lastRefusedCommit)),
+            (.string("counts"), .object(RegoObject(pairs: counts.map { (.string($0.key), .int($0.value)) }))),
+        ]))
+    }
+}
+
+extension SyncOutcome {
+    /// The answer of `POST /v1/policy/sync`: `{"result", "revision", "error", "seconds"}`.
+    public var json: Value {
+        .object(RegoObject(pairs: [
+            (.string("result"), .string(result.rawValue)),
+            (.string("revision"), revision.map(Value.string) ?? .null),
+            (.string("error"), error.map(Value.string) ?? .null),
+            (.string("seconds"), Number(double: seconds).map(Value.number) ?? .null),
+        ]))
+    }
+}
+
+extension ISO8601DateFormatter {
+    static var withFractionalSeconds: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }
 }

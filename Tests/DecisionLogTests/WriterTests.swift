@@ -34,6 +34,7 @@ import Testing
         #expect(Set(lines.compactMap { DecisionSummary(record: json($0))?.requestID }).count == 10_000)
         let stats = logger.statistics
         #expect(stats.dropped == 0 && stats.accepted == 10_000 && stats.written == 10_000)
+        #expect(stats.json["written"] == .int(10_000) && stats.json["dropped"] == .int(0))
     }
 
     @Test func dropWithATinyQueueCountsEveryDrop() throws {

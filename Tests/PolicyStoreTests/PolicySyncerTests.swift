@@ -208,6 +208,19 @@ import Testing
         #expect(outcome.result == .activated && outcome.revision == sha)
     }
 
+    @Test func statusAndOutcomeHaveAJSONForm() throws {
+        let fixture = try GitFixture()
+        let sha = try fixture.commit(["policies/authz.rego": GitFixture.allowPolicy])
+        let syncer = Self.syncer(fixture)
+        let outcome = syncer.syncNow()
+        #expect(outcome.json["result"] == .string("activated") && outcome.json["revision"] == .string(sha))
+        let status = syncer.status.json
+        #expect(status["revision"] == .string(sha))
+        #expect(status["counts"] == .object(RegoObject(pairs: [(.string("activated"), .int(1))])))
+        #expect(status["last_refused_commit"] == .null)
+        #expect(status["activated_at"]?.stringValue?.hasSuffix("Z") == true)
+    }
+
     @Test func aDirectorySourceActivatesWithItsContentDigest() throws {
         let fixture = try GitFixture()
         try fixture.commit(["policies/authz.rego": GitFixture.allowPolicy])
