@@ -55,7 +55,7 @@ struct BundleCache {
 
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let temporary = manifestPath + ".tmp-" + UUID().uuidString
         try encoder.encode(manifest).write(to: URL(fileURLWithPath: temporary))
         guard rename(temporary, manifestPath) == 0 else {
