@@ -40,6 +40,8 @@ final class RotatingFile {
 
     /// Adds one line (the newline is added here). Rotates first when it would not fit.
     func append(_ line: [UInt8]) throws {
+        // A failed reopen (after a rotation) is retried with the next record.
+        if descriptor < 0 { try open() }
         let length = Int64(line.count + 1)
         if size + Int64(buffer.count) > 0, size + Int64(buffer.count) + length > maxSize {
             try flush()
@@ -52,6 +54,7 @@ final class RotatingFile {
     /// Writes what is buffered.
     func flush() throws {
         guard !buffer.isEmpty else { return }
+        if descriptor < 0 { try open() }
         defer { buffer.removeAll(keepingCapacity: true) }
         var offset = 0
         try buffer.withUnsafeBytes { bytes in
