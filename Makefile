@@ -61,6 +61,8 @@ bench: deps
 	.build/release/JOSEBench
 	$(SWIFT) build -c release --product RegoBench
 	bench/rego-bench.sh
+	$(SWIFT) build -c release --product DecisionLogBench
+	.build/release/DecisionLogBench
 	$(MAKE) bench-gateway
 
 # Gateway throughput and latency against nginx and HAProxy (wrk, one worker each): docs/PERFORMANCE.md.

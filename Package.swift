@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "RegoLite", targets: ["RegoLite"]),
         .library(name: "DevIdP", targets: ["DevIdP"]),
         .library(name: "Stubs", targets: ["Stubs"]),
+        .library(name: "PolicyStore", targets: ["PolicyStore"]),
+        .library(name: "DecisionLog", targets: ["DecisionLog"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,6 +32,8 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        // zlib (zlib1g-dev) for the gzip bodies of the decision-log HTTP sink.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "JOSE", dependencies: ["COpenSSL"]),
         .target(name: "RegoLite"),
         .target(
@@ -42,7 +46,19 @@ let package = Package(
         ),
         .target(
             name: "PolicyStore",
-            dependencies: ["RegoLite", .product(name: "Yams", package: "Yams"), .product(name: "Atomics", package: "swift-atomics")]
+            dependencies: [
+                "RegoLite", .product(name: "Yams", package: "Yams"), .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
+            name: "DecisionLog",
+            dependencies: [
+                "RegoLite", "CZlib",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
         ),
         .target(name: "GatewayConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(
@@ -91,6 +107,7 @@ let package = Package(
                 "Gateway",
                 "DevIdP",
                 "Stubs",
+                "DecisionLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -102,9 +119,24 @@ let package = Package(
             path: "bench/JOSEBench"
         ),
         .executableTarget(name: "RegoBench", dependencies: ["RegoLite"], path: "bench/RegoBench"),
+        .executableTarget(name: "DecisionLogBench", dependencies: ["DecisionLog", "RegoLite"], path: "bench/DecisionLogBench"),
         .testTarget(name: "JOSETests", dependencies: ["JOSE", "COpenSSL"], exclude: ["Fixtures"]),
         .testTarget(name: "RegoLiteTests", dependencies: ["RegoLite"]),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),
+        .testTarget(
+            name: "PolicyStoreTests",
+            dependencies: ["PolicyStore", "RegoLite", .product(name: "MetricsTestKit", package: "swift-metrics")]
+        ),
+        .testTarget(
+            name: "DecisionLogTests",
+            dependencies: [
+                "DecisionLog", "RegoLite",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
         .testTarget(
             name: "GatewayTests",
             dependencies: [

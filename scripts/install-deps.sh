@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 pkg-config --exists 'openssl >= 3.0' 2>/dev/null || need_apt+=(libssl-dev)
+pkg-config --exists zlib 2>/dev/null || need_apt+=(zlib1g-dev)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)   # make demo's token and request lines
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)

@@ -33,6 +33,7 @@ public enum ConfigLoader {
         do { switches = try Switches.read(environment: environment) } catch { problems += error.problems }
 
         let reader = ConfigReader(source: source, baseDirectory: FilePaths.directory(of: source))
+        reader.environment = environment
         var configuration: GatewayConfiguration?
         let composed = compose(yaml, source: source)
         problems += composed.problems

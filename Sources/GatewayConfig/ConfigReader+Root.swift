@@ -30,6 +30,7 @@ extension ConfigReader {
         }
         if let node = top["issuers"], let issuers = readIssuers(node) { config.issuers = issuers }
         if let node = top["policy"], let policy = readPolicy(node) { config.policy = policy }
+        if let node = top["decision_log"], let log = readDecisionLog(node) { config.decisionLog = log }
 
         if let node = top["routes"] {
             config.routes = readRoutes(node)
@@ -116,23 +117,6 @@ extension ConfigReader {
             headers.append(IdentityHeader(name: entry.key, claim: claim))
         }
         return ok ? headers : nil
-    }
-
-    func readPolicy(_ node: Node) -> PolicySpec? {
-        guard let fields = fields(node, allowed: ConfigKeys.policy, in: "policy") else { return nil }
-        var policy = PolicySpec()
-        if let n = fields["directory"] {
-            policyDirectoryDeclared = true
-            if let value = string(n, key: "directory") { policy.directory = resolvePath(value) }
-        }
-        if let n = fields["query"], let value = string(n, key: "query") {
-            if let problem = Syntax.queryProblem(value) { error("query: \(problem)", at: n) } else { policy.defaultQuery = value }
-        }
-        if let n = fields["required"], let value = bool(n, key: "required") { policy.required = value }
-        if let n = fields["max_steps"], let value = integer(n, key: "max_steps", range: 1...1_000_000_000) {
-            policy.maxSteps = value
-        }
-        return policy
     }
 
     /// Relative paths are relative to the configuration file's directory; `.` and `..` removed.

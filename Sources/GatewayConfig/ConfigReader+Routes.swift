@@ -148,9 +148,9 @@ extension ConfigReader {
                 ok = false
             }
         }
-        if parts.policy.mode != .off, !policyDirectoryDeclared {
-            error("\(name) evaluates a policy (mode \(parts.policy.mode.rawValue)) but no policy.directory is configured; "
-                  + "configure policy.directory, or set policy: {mode: off} on the route", at: f["policy"] ?? anchor)
+        if parts.policy.mode != .off, !policySourceDeclared {
+            error("\(name) evaluates a policy (mode \(parts.policy.mode.rawValue)) but no policy.directory or policy.git is configured; "
+                  + "configure one, or set policy: {mode: off} on the route", at: f["policy"] ?? anchor)
             ok = false
         }
         if let match = parts.match?.match {

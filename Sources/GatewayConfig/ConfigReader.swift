@@ -18,8 +18,10 @@ final class ConfigReader {
     /// get no second, misleading problem).
     var declaredIssuers: [String] = []
     var declaredIssuerNodes: [String: Node] = [:]
-    /// `policy.directory` was written (even if its value had a problem).
-    var policyDirectoryDeclared = false
+    /// `policy.directory` or `policy.git` was written (even if its value had a problem).
+    var policySourceDeclared = false
+    /// The environment the file is read with (`webhook_secret_env`).
+    var environment: [String: String] = [:]
 
     init(source: String, baseDirectory: String) {
         self.source = source

@@ -14,6 +14,8 @@ public struct GatewayConfiguration: Sendable, Equatable {
     public var limits: Limits = Limits()
     public var issuers: [IssuerSpec] = []
     public var policy: PolicySpec = PolicySpec()
+    /// Decision records (nil: none are kept).
+    public var decisionLog: DecisionLogSpec?
     /// Identity headers for routes that name none (header name → claim path).
     public var identityHeaders: [IdentityHeader] = IdentityHeader.defaults
     /// Trust `X-Forwarded-*` from these peers (exact IPs); others' copies are replaced.
@@ -74,8 +76,10 @@ public struct IssuerSpec: Sendable, Equatable {
 }
 
 public struct PolicySpec: Sendable, Equatable {
-    /// Bundle directory (OPA layout); nil = no policy configured.
+    /// Bundle directory (OPA layout); nil = no policy configured (or `git`).
     public var directory: String?
+    /// A Git repository holding the bundle (docs/POLICY_SYNC.md); never together with `directory`.
+    public var git: GitPolicySpec?
     /// The query routes evaluate unless they name their own.
     public var defaultQuery: String = "data.systemupdate.authz.allow"
     /// No policy loaded → 503 `policy_unavailable` (true) or allow with a warning (false).

@@ -31,6 +31,11 @@ public struct PolicyBundle: Sendable {
 
     public init() {}
 
+    mutating func replace(modules: [Module], data: [DataDocument]) {
+        self.modules = modules
+        self.data = data
+    }
+
     /// Loads every path (file or directory); errors name the file and, for data, line:column.
     public static func load(paths: [String]) throws -> PolicyBundle {
         var bundle = PolicyBundle()

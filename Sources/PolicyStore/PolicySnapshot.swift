@@ -29,25 +29,48 @@ public final class PolicySnapshot: AtomicReference, Sendable {
     /// Loads a bundle directory (tests excluded), compiles it and prepares `queries`. Throws with
     /// the file and line of the first problem; nothing is kept from a failed load.
     public static func load(directory: String, queries: [String], now: Date = Date()) throws -> PolicySnapshot {
-        let bundle = try PolicyBundle.load(paths: [directory])
+        try make(bundle: try PolicyBundle.load(paths: [directory]), queries: queries, revision: nil, source: directory, now: now)
+    }
+
+    /// Compiles a loaded bundle (tests excluded) and prepares `queries`. `revision` nil: the
+    /// bundle's content digest (a Git source passes the commit SHA).
+    public static func make(bundle: PolicyBundle, queries: [String], revision: String?, source: String,
+                            now: Date = Date()) throws -> PolicySnapshot {
         let enforced = bundle.modules.filter { !$0.isTest }
         guard !enforced.isEmpty else {
-            throw PolicyBundle.LoadError(description: "\(directory): no policy modules (*.rego other than *_test.rego)")
+            throw PolicyBundle.LoadError(description: "\(source): no policy modules (*.rego other than *_test.rego)")
         }
         let compiled: CompiledPolicy
         do {
             compiled = try bundle.engine(includeTests: false).compile()
         } catch let error as RegoError {
             throw PolicyBundle.LoadError(description: error.description)
+        } catch let error as RegoErrors {
+            throw PolicyBundle.LoadError(description: error.description)
         }
+        return PolicySnapshot(revision: revision ?? bundle.contentDigest, loadedAt: now, source: source, policy: compiled,
+                              moduleCount: enforced.count, queries: try prepare(Set(queries), compiled))
+    }
+
+    /// The same revision with `queries` prepared (a configuration reload may add routes with
+    /// new queries; the policy is not compiled again).
+    public func preparing(_ queries: [String]) throws -> PolicySnapshot {
+        var all = self.queries
+        for (text, query) in try Self.prepare(Set(queries).subtracting(all.keys), policy) { all[text] = query }
+        return PolicySnapshot(revision: revision, loadedAt: loadedAt, source: source, policy: policy, moduleCount: moduleCount, queries: all)
+    }
+
+    /// Every prepared query's text.
+    public var queryTexts: [String] { queries.keys.sorted() }
+
+    private static func prepare(_ texts: Set<String>, _ policy: CompiledPolicy) throws -> [String: PreparedQuery] {
         var prepared: [String: PreparedQuery] = [:]
-        for text in Set(queries) {
-            do { prepared[text] = try PreparedQuery(policy: compiled, query: text) } catch let error as RegoError {
+        for text in texts {
+            do { prepared[text] = try PreparedQuery(policy: policy, query: text) } catch let error as RegoError {
                 throw PolicyBundle.LoadError(description: "query \(text): \(error.message)")
             }
         }
-        return PolicySnapshot(revision: bundle.contentDigest, loadedAt: now, source: directory, policy: compiled,
-                              moduleCount: enforced.count, queries: prepared)
+        return prepared
     }
 }
 

@@ -8,7 +8,7 @@ struct PolicyCommand: ParsableCommand {
         commandName: "policy",
         abstract: "Evaluate, test and check Rego policies with the built-in rego-lite engine.",
         version: Portcullis.version,
-        subcommands: [Eval.self, Test.self, Check.self, Cases.self]
+        subcommands: [Eval.self, Test.self, Check.self, Cases.self, Sync.self]
     )
 }
 

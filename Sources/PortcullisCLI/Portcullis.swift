@@ -9,7 +9,7 @@ struct Portcullis: AsyncParsableCommand {
         commandName: "portcullis",
         abstract: "A security gateway: JWT verification, in-process Rego policy, decision logs.",
         version: version,
-        subcommands: [ServeCommand.self, ConfigCommand.self, TokenCommand.self, PolicyCommand.self, IdPCommand.self, StubsCommand.self]
+        subcommands: [ServeCommand.self, ConfigCommand.self, TokenCommand.self, PolicyCommand.self, IdPCommand.self, StubsCommand.self, DecisionsCommand.self]
     )
 
     /// Exit statuses shared by every command: 0 success, 1 a negative answer (invalid token,

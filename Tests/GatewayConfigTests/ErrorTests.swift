@@ -300,7 +300,7 @@ let u = "upstream: {urls: [http://127.0.0.1:9101]}"
                 match: {path: /}
                 upstream: {urls: [http://127.0.0.1:1]}
             """, [Expected(2, 9, "route 'r': auth mode 'required' needs at least one issuer in the top-level issuers"),
-                  Expected(2, 9, "route 'r' evaluates a policy (mode enforce) but no policy.directory is configured")]),
+                  Expected(2, 9, "route 'r' evaluates a policy (mode enforce) but no policy.directory or policy.git is configured")]),
     ]
 
     @Test(arguments: topLevelCases)
@@ -345,7 +345,7 @@ let u = "upstream: {urls: [http://127.0.0.1:9101]}"
         expectProblems(found, [
             Expected(1, 10, "workers: expected a whole number, got 'lots'"),
             Expected(5, 5, "unknown key 'algorithm' in an issuer; did you mean 'algorithms'?"),
-            Expected(7, 9, "route 'r' evaluates a policy (mode enforce) but no policy.directory is configured"),
+            Expected(7, 9, "route 'r' evaluates a policy (mode enforce) but no policy.directory or policy.git is configured"),
             Expected(8, 40, "write 'GET'"),
             Expected(9, 23, "https upstreams are not supported yet"),
             Expected(10, 16, "websocket: expected true or false, got 'maybe'"),

@@ -56,6 +56,11 @@ import Testing
         (["issuers"], ConfigKeys.issuer),
         (["issuers", "cache"], ConfigKeys.issuerCache),
         (["policy"], ConfigKeys.policy),
+        (["policy", "git"], ConfigKeys.policyGit),
+        (["decision_log"], ConfigKeys.decisionLog),
+        (["decision_log", "file"], ConfigKeys.decisionLogFile),
+        (["decision_log", "mask"], ConfigKeys.decisionLogMask),
+        (["decision_log", "http"], ConfigKeys.decisionLogHTTP),
         (["routes"], ConfigKeys.route),
         (["routes", "match"], ConfigKeys.match),
         (["routes", "upstream"], ConfigKeys.upstream),
@@ -77,5 +82,9 @@ import Testing
         let issuer = try Self.object(["issuers"], in: schema)["properties"] as? [String: Any]
         let algorithms = (issuer?["algorithms"] as? [String: Any])?["items"] as? [String: Any]
         #expect((algorithms?["enum"] as? [String]) == ConfigReader.algorithms)
+        let log = try Self.object(["decision_log"], in: schema)["properties"] as? [String: Any]
+        #expect(((log?["overflow"] as? [String: Any])?["enum"] as? [String]).map(Set.init) == Set(DecisionLogSpec.Overflow.allCases.map(\.rawValue)))
+        let mask = try Self.object(["decision_log", "mask"], in: schema)["properties"] as? [String: Any]
+        #expect(((mask?["op"] as? [String: Any])?["enum"] as? [String]).map(Set.init) == Set(DecisionLogSpec.Mask.Operation.allCases.map(\.rawValue)))
     }
 }

@@ -295,6 +295,28 @@ for r in 0..<rounds {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Deny explanations (PreparedQuery.explain): the gateway runs one after a deny or an undefined
+// decision, never after an allow. Measured on the deny cases, interleaved with their evaluation.
+
+@inline(never)
+func explainBatch(_ q: PreparedQuery, _ input: Value, _ n: Int) -> Double {
+    let start = nowNanoseconds()
+    for _ in 0..<n { _ = q.explain(input: input) }
+    return Double(nowNanoseconds() - start) / Double(n)
+}
+let denyIndices = cases.indices.filter { !cases[$0].want }
+var explainTimes: [Double] = [], denyEvalTimes: [Double] = []
+for i in denyIndices {
+    guard let e = prepared.explain(input: inputs[i]), !e.outcomes.isEmpty else { fail("\(cases[i].name): no explanation") }
+}
+for _ in 0..<max(rounds / 2, 5) {
+    for i in denyIndices {
+        explainTimes.append(explainBatch(prepared, inputs[i], batchSize))
+        denyEvalTimes.append(batch(prepared, inputs[i], batchSize))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Compilation of the generated 1,000-entry policies: source text → CompiledPolicy (parse, JSON
 // parse of the data, compile). Median of several runs, each also checked with one evaluation.
 
@@ -359,6 +381,9 @@ print(String(format: "budget 1: median eval %.2f µs (slowest case %.2f µs) ≤
 print(String(format: "compile, 1,000 permission entries in data.json (authz.rego + 200 roles × 5): median %.1f ms (min %.1f)", dataMs, compileData.min()!))
 print(String(format: "compile, 1,000 allow rules in one module:                             median %.1f ms (min %.1f)", rulesMs, compileRules.min()!))
 print("budget 2: compile ≤ 100 ms: \(compileOK ? "holds" : "EXCEEDED")")
+let explainMedian = denyIndices.isEmpty ? 0 : median(explainTimes), denyEvalMedian = denyIndices.isEmpty ? 0 : median(denyEvalTimes)
+print(String(format: "explain, deny cases (%d): median %.2f µs per explanation (their evaluation: %.2f µs); allow path: 0 (not run)",
+             denyIndices.count, explainMedian / 1000, denyEvalMedian / 1000))
 print("{\"engine\": \"regolite\", \"rounds\": \(rounds), \"batch\": \(batchSize), "
-      + String(format: "\"eval_ns\": %.1f, \"trivial_ns\": %.1f, \"slowest_case_ns\": %.1f, \"compile_data_1000_ms\": %.2f, \"compile_rules_1000_ms\": %.2f, ", pooled, pooledTrivial, worst, dataMs, rulesMs)
+      + String(format: "\"eval_ns\": %.1f, \"trivial_ns\": %.1f, \"slowest_case_ns\": %.1f, \"compile_data_1000_ms\": %.2f, \"compile_rules_1000_ms\": %.2f, \"explain_deny_ns\": %.1f, \"eval_deny_ns\": %.1f, ", pooled, pooledTrivial, worst, dataMs, rulesMs, explainMedian, denyEvalMedian)
       + "\"cases\": [\(caseJSON.joined(separator: ", "))]}")
