@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "GatewayConfig", "Identity", "JOSE", "PolicyStore", "RegoLite",
+                "GatewayConfig", "Identity", "JOSE", "PolicyStore", "RegoLite", "DecisionLog",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

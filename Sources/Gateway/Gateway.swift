@@ -1,3 +1,4 @@
+import DecisionLog
 import Foundation
 import GatewayConfig
 import Identity
@@ -9,6 +10,7 @@ import NIOExtras
 import NIOHTTP1
 import NIOPosix
 import PolicyStore
+import RegoLite
 import ServiceLifecycle
 import UnixSignals
 
@@ -30,6 +32,8 @@ public final class Gateway: Service, Sendable {
     private let reloadLock = NIOLock()
     private let lastReload = NIOLockedValueBox<(at: Date, error: String?)?>(nil)
     private let boundPromise: EventLoopPromise<BoundAddresses>
+    /// Keeps the policy in force up to date with `policy.git` (nil for a directory, loaded here).
+    let syncer: PolicySyncer?
     public let startedAt = Date()
     public static let version = "0.5.0"
 
@@ -43,8 +47,28 @@ public final class Gateway: Service, Sendable {
         let issuers = try configuration.issuers.map { try IssuerSettings.issuerConfig($0) }
         let authenticator = issuers.isEmpty ? nil : Authenticator(issuers: issuers)
         let policy = CurrentPolicy()
-        core = GatewayCore(config: runtime, authenticator: authenticator, policy: policy, metrics: GatewayMetrics(),
-                           logger: logger, eventLoops: Array(group.makeIterator()))
+        let metrics = GatewayMetrics()
+        let decisionLog = try configuration.decisionLog.map {
+            try DecisionLogger(configuration: try Self.decisionLogConfiguration($0), metrics: metrics.factory, onError: { message in
+                logger.error("decision log", metadata: ["error": "\(message)"])
+            })
+        }
+        let core = GatewayCore(config: runtime, authenticator: authenticator, policy: policy, metrics: metrics,
+                               logger: logger, decisionLog: decisionLog, eventLoops: Array(group.makeIterator()))
+        self.core = core
+        if let git = configuration.policy.git {
+            let syncer = PolicySyncer(source: .git(Self.gitSource(git)), policy: policy, queries: { core.config.policyQueries },
+                                      metrics: metrics.factory, observer: { outcome in
+                                          Self.logSync(outcome, logger: logger)
+                                      })
+            // A restart while the Git server is unreachable serves the last good revision at once.
+            if syncer.restorePersisted() {
+                logger.info("policy restored from the cache", metadata: ["revision": "\(policy.snapshot?.revision ?? "none")"])
+            }
+            self.syncer = syncer
+        } else {
+            syncer = nil
+        }
         self.configPath = configPath
         self.environment = environment
         boundPromise = group.next().makePromise(of: BoundAddresses.self)
@@ -57,6 +81,9 @@ public final class Gateway: Service, Sendable {
     public func run() async throws {
         let quiesce = ServerQuiescingHelper(group: group)
         let configuration = core.config.configuration
+        // The decision-log writer and its upload sink live until the connections have drained.
+        core.decisionLog?.start()
+        let logTask: Task<Void, Never>? = core.decisionLog.map { log in Task { await log.run() } }
         let traffic: Channel
         let admin: Channel
         do {
@@ -77,6 +104,9 @@ public final class Gateway: Service, Sendable {
         await withTaskGroup(of: Void.self) { tasks in
             if let authenticator = core.authenticator {
                 tasks.addTask { await authenticator.run() }
+            }
+            if let syncer {
+                tasks.addTask { try? await syncer.run() }
             }
             tasks.addTask { [self] in
                 for await _ in await UnixSignalsSequence(trapping: .sighup) {
@@ -102,6 +132,10 @@ public final class Gateway: Service, Sendable {
         try? await admin.close()
         for pool in core.allPools { try? await pool.eventLoop.submit { pool.closeAll() }.get() }
         try? await core.authenticator?.shutdown()
+        // Every record accepted before now is written (and uploaded) before the process exits.
+        core.decisionLog?.shutdown()
+        logTask?.cancel()
+        await logTask?.value
         try? await group.shutdownGracefully()
         core.logger.info("portcullis stopped")
     }
@@ -204,6 +238,13 @@ public final class Gateway: Service, Sendable {
             || configuration.workers != running.configuration.workers {
             return refused("listeners or workers changed: restart the gateway to apply them")
         }
+        if configuration.policy.git != running.configuration.policy.git
+            || (configuration.policy.git == nil) != (running.configuration.policy.git == nil) {
+            return refused("the policy source changed: restart the gateway to apply a new Git source")
+        }
+        if configuration.decisionLog != running.configuration.decisionLog {
+            return refused("decision_log changed: restart the gateway to apply it")
+        }
         let revision = running.revision + 1
         let runtime: RuntimeConfig
         do { runtime = try RuntimeConfig(configuration, revision: revision) } catch { return refused("\(error)") }
@@ -217,7 +258,70 @@ public final class Gateway: Service, Sendable {
             }
         }
         core.install(runtime)
+        if let syncer {
+            // Routes may name new queries: prepare them on the revision in force.
+            do { try syncer.prepareQueries() } catch { core.logger.error("policy queries not prepared", metadata: ["error": "\(error)"]) }
+        }
         return ReloadOutcome(configRevision: revision, policyRevision: core.policy.snapshot?.revision, error: nil)
+    }
+
+    // MARK: policy sync and decision log settings
+
+    static func gitSource(_ git: GitPolicySpec) -> GitSourceConfiguration {
+        var source = GitSourceConfiguration(url: git.url, cacheDirectory: git.cacheDirectory)
+        source.branch = git.branch
+        source.path = git.path
+        source.pollInterval = git.pollInterval
+        source.requireTestsPass = git.requireTestsPass
+        source.timeout = git.timeout
+        return source
+    }
+
+    static func decisionLogConfiguration(_ spec: DecisionLogSpec) throws -> DecisionLogger.Configuration {
+        var c = DecisionLogger.Configuration()
+        c.file = spec.file.map {
+            var f = DecisionLogger.Configuration.File(path: $0.path)
+            f.maxSize = $0.maxSize
+            f.maxFiles = $0.maxFiles
+            return f
+        }
+        c.queueSize = spec.queueSize
+        c.overflow = spec.overflow == .block ? .block : .drop
+        c.batchSize = spec.batchSize
+        c.flushInterval = spec.flushInterval
+        c.ringSize = spec.ringSize
+        c.masks = try spec.masks.map { mask in
+            switch mask.operation {
+            case .erase: return try MaskRule(.erase, pointer: mask.path)
+            case .upsert: return try MaskRule(.upsert(try JSONReader.parse(mask.valueJSON ?? "null")), pointer: mask.path)
+            }
+        }
+        c.labels = [.init("id", instanceID), .init("version", version)]
+        c.http = spec.http.map {
+            var h = HTTPSinkConfiguration(url: $0.url)
+            h.batchSize = $0.batchSize
+            h.timeout = $0.timeout
+            h.maxRetries = $0.maxRetries
+            h.headers = $0.headers.map { HTTPSinkConfiguration.Header(name: $0.name, value: $0.value) }
+            return h
+        }
+        return c
+    }
+
+    /// OPA's `labels.id`: this process (host name and process id).
+    static let instanceID = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+
+    static func logSync(_ outcome: SyncOutcome, logger: Logger) {
+        switch outcome.result {
+        case .activated:
+            logger.info("policy activated", metadata: ["revision": "\(outcome.revision ?? "?")"])
+        case .unchanged, .skippedRefused:
+            logger.debug("policy unchanged", metadata: ["revision": "\(outcome.revision ?? "?")"])
+        default:
+            logger.error("policy revision refused; the last good one keeps serving", metadata: [
+                "result": "\(outcome.result.rawValue)", "revision": "\(outcome.revision ?? "?")", "error": "\(outcome.error ?? "")",
+            ])
+        }
     }
 
     var lastReloadState: (at: Date, error: String?)? { lastReload.withLockedValue { $0 } }

@@ -1,17 +1,23 @@
+import DecisionLog
 import Foundation
+import JOSE
 import NIOCore
 import NIOHTTP1
 import RegoLite
 
 /// The admin listener (DESIGN.md, "Admin listener"): `/healthz`, `/readyz`, `/v1/status`,
-/// `/metrics`, `POST /v1/config/reload`. Off the traffic path, on its own port.
+/// `/metrics`, `POST /v1/config/reload`, `GET /v1/decisions`, `GET /v1/decisions/{id}`,
+/// `POST /v1/policy/sync` (the Git webhook). Off the traffic path, on its own port.
 final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let gateway: Gateway
     private var head: HTTPRequestHead?
-    private var bodyBytes = 0
+    private var body: [UInt8] = []
+    private var bodyTooLarge = false
+    /// Webhook payloads (push events) are small; anything larger is refused.
+    static let maxBodyBytes = 1 << 20
 
     init(gateway: Gateway) { self.gateway = gateway }
 
@@ -19,12 +25,17 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let h):
             head = h
-            bodyBytes = 0
+            body = []
+            bodyTooLarge = false
         case .body(let b):
-            bodyBytes += b.readableBytes
+            if body.count + b.readableBytes > Self.maxBodyBytes { bodyTooLarge = true } else { body += b.readableBytesView }
         case .end:
             guard let head else { return }
             self.head = nil
+            if bodyTooLarge {
+                respond(context, head, .payloadTooLarge, json: error("payload_too_large", "the request body is larger than \(Self.maxBodyBytes) bytes"))
+                return
+            }
             handle(context: context, head: head)
         }
     }
@@ -61,7 +72,48 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
                     respond(context, head, .ok, json: obj(members))
                 }
             }
-        case (_, "/healthz"), (_, "/readyz"), (_, "/v1/status"), (_, "/metrics"), (_, "/v1/config/reload"):
+        case (.GET, "/v1/decisions"):
+            guard let log = gateway.core.decisionLog else {
+                respond(context, head, .notFound, json: error("not_found", "decision records are not kept (no decision_log in the configuration)"))
+                return
+            }
+            var clock = timespec()
+            clock_gettime(CLOCK_REALTIME, &clock)
+            let now = Int64(clock.tv_sec) * 1_000_000_000 + Int64(clock.tv_nsec)
+            switch DecisionFilter.parse(query: Self.queryItems(head.uri), nowNs: now) {
+            case .failure(let problem):
+                respond(context, head, .badRequest, json: error("bad_request", "\(problem)"))
+            case .success(let filter):
+                var buffer = context.channel.allocator.buffer(capacity: 4096)
+                buffer.writeBytes(DecisionRing.jsonArray(log.ring.query(filter)))
+                buffer.writeString("\n")
+                respond(context, head, .ok, contentType: "application/json", body: buffer)
+            }
+        case (.GET, _) where path.hasPrefix("/v1/decisions/"):
+            let id = String(path.dropFirst("/v1/decisions/".count))
+            guard let log = gateway.core.decisionLog, let entry = log.ring.lookup(decisionID: id) else {
+                respond(context, head, .notFound, json: error("not_found", "no decision \(id) in the recent records"))
+                return
+            }
+            var buffer = context.channel.allocator.buffer(capacity: entry.json.count + 1)
+            buffer.writeBytes(entry.json)
+            buffer.writeString("\n")
+            respond(context, head, .ok, contentType: "application/json", body: buffer)
+        case (.POST, "/v1/policy/sync"):
+            guard let syncer = gateway.syncer, let secret = gateway.core.config.configuration.policy.git?.webhookSecret else {
+                respond(context, head, .notFound, json: error("not_found", "the policy webhook is off (no policy.git webhook secret)"))
+                return
+            }
+            guard WebhookSignature.verify(header: head.headers.first(name: "X-Hub-Signature-256"), body: body, secret: Array(secret.utf8)) else {
+                gateway.core.logger.warning("policy webhook: bad or missing X-Hub-Signature-256")
+                respond(context, head, .unauthorized, json: error("unauthorized", "X-Hub-Signature-256 is missing or does not match the body"))
+                return
+            }
+            context.eventLoop.makeFutureWithTask { await syncer.triggerSync() }.assumeIsolated().whenSuccess { [self] outcome in
+                respond(context, head, .ok, json: outcome.json)
+            }
+        case (_, "/healthz"), (_, "/readyz"), (_, "/v1/status"), (_, "/metrics"), (_, "/v1/config/reload"), (_, "/v1/decisions"),
+             (_, "/v1/policy/sync"):
             respond(context, head, .methodNotAllowed, json: obj(["error": obj([
                 "code": .string("method_not_allowed"), "message": .string("\(head.method.rawValue) is not allowed on \(path)"),
             ])]))
@@ -69,6 +121,19 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
             respond(context, head, .notFound, json: obj(["error": obj([
                 "code": .string("not_found"), "message": .string("no admin endpoint \(path)"),
             ])]))
+        }
+    }
+
+    private func error(_ code: String, _ message: String) -> Value {
+        obj(["error": obj(["code": .string(code), "message": .string(message)])])
+    }
+
+    /// `a=1&b=x%20y` → [("a", "1"), ("b", "x y")], decoded as HTML forms are.
+    static func queryItems(_ uri: String) -> [(String, String)] {
+        guard let q = uri.firstIndex(of: "?") else { return [] }
+        return uri[uri.index(after: q)...].split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (PolicyInput.formDecode(parts[0]), parts.count > 1 ? PolicyInput.formDecode(parts[1]) : "")
         }
     }
 

@@ -1,3 +1,4 @@
+import DecisionLog
 import Foundation
 import RegoLite
 
@@ -47,11 +48,14 @@ enum AdminStatus {
                 ("OPA_REQUIRED", flag(switches.opaRequired)),
             ])),
             ("policy", obj([
-                ("directory", s(config.configuration.policy.directory)), ("required", .bool(config.configuration.policy.required)),
+                ("directory", s(config.configuration.policy.directory)), ("git", s(config.configuration.policy.git?.url)),
+                ("required", .bool(config.configuration.policy.required)),
                 ("revision", s(policy.revision)), ("loaded_at", time(policy.loadedAt)),
                 ("last_error", s(policy.lastError)), ("last_error_at", time(policy.lastErrorAt)),
                 ("loads", .number(.int(Int64(policy.loads)))), ("failures", .number(.int(Int64(policy.failures)))),
             ])),
+            ("policy_sync", gateway.syncer?.status.json ?? .null),
+            ("decision_log", core.decisionLog?.statistics.json ?? .null),
             ("issuers", .array(issuers)),
             ("routes", .array(routes)),
             ("active_tunnels", .number(.int(Int64(core.activeTunnels.load(ordering: .relaxed))))),

@@ -1,3 +1,4 @@
+import DecisionLog
 import Foundation
 import Identity
 import JOSE
@@ -232,6 +233,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .none:
             if route.authMode == .required {
                 core.metrics.authenticationFailure(code: "missing_token")
+                recordAuthenticationFailure(ctx, route: route, code: "missing_token")
                 reject(ctx, .unauthorized(.missingToken, description: "missing_token", message: "a bearer token is required"))
                 return
             }
@@ -239,13 +241,16 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         case .malformed(let message):
             core.metrics.authenticationFailure(code: "malformed")
+            recordAuthenticationFailure(ctx, route: route, code: "malformed")
             reject(ctx, .unauthorized(.invalidToken, description: "malformed", message: message))
             return
         case .token(let t):
             token = t
+            ctx.token = t
         }
         guard let authenticator = core.authenticator else {
             core.metrics.authenticationFailure(code: "wrong_issuer")
+            recordAuthenticationFailure(ctx, route: route, code: "wrong_issuer")
             reject(ctx, .unauthorized(.invalidToken, description: "wrong_issuer", message: "no token issuer is configured"))
             return
         }
@@ -271,6 +276,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .success(let verification):
             if !route.allowedIssuers.isEmpty && !route.allowedIssuers.contains(verification.issuer) {
                 core.metrics.authenticationFailure(code: "wrong_issuer")
+                recordAuthenticationFailure(ctx, route: route, code: "wrong_issuer")
                 reject(ctx, .unauthorized(.invalidToken, description: "wrong_issuer",
                                           message: "tokens of this issuer are not accepted on route \(route.id)"))
                 return
@@ -284,6 +290,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     lastIdentity = (token, identity)
                 } catch {
                     core.metrics.authenticationFailure(code: "malformed")
+                    recordAuthenticationFailure(ctx, route: route, code: "malformed")
                     reject(ctx, .unauthorized(.invalidToken, description: "malformed", message: "the token's JSON could not be read"))
                     return
                 }
@@ -293,6 +300,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let joseError = error as? JOSEError
             let code = joseError?.code.rawValue ?? "invalid_token"
             core.metrics.authenticationFailure(code: code)
+            recordAuthenticationFailure(ctx, route: route, code: code)
             if joseError?.code == .keysUnavailable {
                 reject(ctx, GatewayError(status: .serviceUnavailable, code: .keysUnavailable,
                                          message: "the issuer's signing keys are not available", headers: [("Retry-After", "5")]))
@@ -367,6 +375,11 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let unreadBody = ctx.hasBody && !ctx.requestEnded
         let close = forceClose || unreadBody || !ctx.keepAlive
         ctx.responseStatus = Int(error.status.code)
+        var error = error
+        if let record = ctx.decisionRecord, !record.allowed || record.stage == .authn {
+            // "Why was I denied?": the id to look the decision up (GET /v1/decisions/{id}).
+            error.details.append(("decision_id", .string(record.decisionID.description)))
+        }
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         let body = error.body(allocator: context.channel.allocator)
@@ -484,6 +497,12 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func finishMetrics(_ ctx: RequestContext) {
         guard !ctx.metricsRecorded else { return }
         ctx.metricsRecorded = true
+        if var record = ctx.decisionRecord, let log = core.decisionLog {
+            ctx.decisionRecord = nil
+            // The status answered; a dry-run denial keeps the status it would have had.
+            if record.allowed || record.enforced || record.stage == .authn { record.status = ctx.responseStatus }
+            log.log(record)
+        }
         core.metrics.request(route: ctx.route?.id ?? "none", method: ctx.method, status: ctx.responseStatus, seconds: ctx.elapsedSeconds)
     }
 
@@ -500,5 +519,20 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         WebSocketTunnel.splice(client: context.channel, clientHandler: self, upstream: upstream, idleTimeout: route.websocket?.idleTimeout ?? 300,
                                expiresAt: route.websocket?.closeOnTokenExpiry == true ? ctx.identity?.expiresAt : nil, core: core)
         resumeReading()
+    }
+
+    // MARK: decision records
+
+    /// A request that failed authentication gets a record too (`"stage": "authn"`, no result),
+    /// so every 401 can be explained. Its input is what the policy would have seen, without
+    /// credentials; the token itself is erased wherever it occurs.
+    private func recordAuthenticationFailure(_ ctx: RequestContext, route: RuntimeRoute, code: String) {
+        guard core.decisionLog != nil else { return }
+        ctx.decisionRecord = DecisionRecord(
+            timestampNs: ctx.startWallNanos, requestID: ctx.requestID, route: route.id, stage: .authn,
+            input: PolicyInput.build(context: ctx, route: route, identityHeaders: ctx.config.identityHeaderNames),
+            status: 401, allowed: false, enforced: true, reasons: [code], error: code,
+            handlerNs: Int64(NIODeadline.now().uptimeNanoseconds - ctx.start.uptimeNanoseconds),
+            credentials: ctx.token.map { [$0] } ?? [])
     }
 }

@@ -1,3 +1,4 @@
+import DecisionLog
 import Foundation
 import Identity
 import JOSE
@@ -28,6 +29,10 @@ final class RequestContext {
     /// Set only after the token verified.
     var identity: VerifiedIdentity?
     var decision: PolicyDecision?
+    /// The bearer token as sent (kept only to erase it from the decision record).
+    var token: String?
+    /// This request's decision record, written when the response is known (`decision_log`).
+    var decisionRecord: DecisionRecord?
     /// Where the token came from when not from `Authorization` (removed before forwarding).
     var tokenQueryParameter: String?
     var tokenCookie: String?

@@ -9,7 +9,8 @@ import Prometheus
 /// gateway, so several gateways in one process — tests — never share counters).
 final class GatewayMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
-    private let factory: PrometheusMetricsFactory
+    /// Also handed to PolicyStore and DecisionLog for their own metrics (same registry).
+    let factory: PrometheusMetricsFactory
 
     private struct RequestKey: Hashable { let route: String; let method: String; let status: Int }
     private let requestCounters = NIOLockedValueBox<[RequestKey: CoreMetrics.Counter]>([:])
@@ -21,7 +22,6 @@ final class GatewayMetrics: Sendable {
     private let policyTimer: CoreMetrics.Timer
     private let connections: CoreMetrics.Meter
     private let tunnels: CoreMetrics.Meter
-    private let droppedDecisions: CoreMetrics.Counter
     /// Last seen totals of counters kept by other modules (key-set fetches, token cache), so the
     /// exported counters only ever grow by the difference.
     private let mirrored = NIOLockedValueBox<[String: Int]>([:])
@@ -41,7 +41,6 @@ final class GatewayMetrics: Sendable {
         policyTimer = CoreMetrics.Timer(label: "portcullis_policy_evaluation_duration_seconds", dimensions: [], factory: factory)
         connections = CoreMetrics.Meter(label: "portcullis_active_connections", dimensions: [], factory: factory)
         tunnels = CoreMetrics.Meter(label: "portcullis_active_tunnels", dimensions: [], factory: factory)
-        droppedDecisions = CoreMetrics.Counter(label: "portcullis_decision_records_dropped_total", dimensions: [], factory: factory)
     }
 
     static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
@@ -80,7 +79,6 @@ final class GatewayMetrics: Sendable {
     func connectionClosed() { connections.decrement() }
     func tunnelOpened() { tunnels.increment() }
     func tunnelClosed() { tunnels.decrement() }
-    func decisionRecordDropped() { droppedDecisions.increment() }
 
     /// Brings the mirrored counters up to date, then renders the Prometheus text format.
     func render(authenticator: Authenticator?) -> [UInt8] {

@@ -1,3 +1,4 @@
+import DecisionLog
 import Foundation
 import GatewayConfig
 import Logging
@@ -43,13 +44,19 @@ enum Authorization {
         } catch {
             decision = PolicyDecision(allow: false, error: "\(error)")
         }
-        core.metrics.policyEvaluation(seconds: Double((NIODeadline.now() - started).nanoseconds) / 1e9)
+        let evalNs = (NIODeadline.now() - started).nanoseconds
+        core.metrics.policyEvaluation(seconds: Double(evalNs) / 1e9)
         ctx.decision = decision
         if let error = decision.error {
             core.logger.warning("policy decision failed: denied", metadata: [
                 "request_id": "\(ctx.requestID)", "route": "\(route.id)", "query": "\(route.policyQuery)",
                 "revision": "\(snapshot.revision)", "error": "\(error)",
             ])
+        }
+        let status = decision.status.map { (400...599).contains($0) ? $0 : 403 } ?? 403
+        if let log = core.decisionLog {
+            record(ctx, route: route, query: query, input: input, options: options, decision: decision, status: status,
+                   enforced: enforced, revision: snapshot.revision, evalNs: evalNs, log: log)
         }
         if decision.allow {
             core.metrics.decision("allow")
@@ -62,7 +69,6 @@ enum Authorization {
         core.metrics.decision(decision.error == nil ? "deny" : "error")
         var details: [(String, Value)] = [("reasons", .array(decision.reasons.map(Value.string)))]
         if decision.error != nil { details.append(("policy_error", .true)) }
-        let status = decision.status.map { (400...599).contains($0) ? $0 : 403 } ?? 403
         if status == 401 {
             var error = GatewayError.unauthorized(ctx.identity == nil ? .missingToken : .invalidToken,
                                                   description: ctx.identity == nil ? "missing_token" : "forbidden",
@@ -72,5 +78,27 @@ enum Authorization {
         }
         return .reject(GatewayError(status: HTTPResponseStatus(statusCode: status), code: .forbidden,
                                     message: "the policy denied this request", details: details))
+    }
+
+    /// The request's decision record (DESIGN.md, "Decision records"), written when the response
+    /// is known. A denial also says which rule bodies were tried and where each failed: a second,
+    /// tracking evaluation, paid only by denials.
+    private static func record(_ ctx: RequestContext, route: RuntimeRoute, query: PreparedQuery, input: Value, options: EvalOptions,
+                               decision: PolicyDecision, status: Int, enforced: Bool, revision: String, evalNs: Int64,
+                               log: DecisionLogger) {
+        var explanation: Explanation?
+        var explainNs: Int64?
+        if !decision.allow {
+            let started = NIODeadline.now()
+            explanation = query.explain(input: input, options: options, alsoRule: "allow")
+            explainNs = (NIODeadline.now() - started).nanoseconds
+        }
+        ctx.decisionRecord = DecisionRecord(
+            timestampNs: ctx.startWallNanos, requestID: ctx.requestID, route: route.id, stage: .authz,
+            query: route.policyQuery, input: input, result: decision.result, revision: revision,
+            status: decision.allow ? 0 : status, allowed: decision.allow, enforced: enforced, reasons: decision.reasons,
+            error: decision.error, evalNs: evalNs, explainNs: explainNs,
+            handlerNs: Int64(NIODeadline.now().uptimeNanoseconds - ctx.start.uptimeNanoseconds),
+            explanation: explanation, credentials: ctx.token.map { [$0] } ?? [])
     }
 }

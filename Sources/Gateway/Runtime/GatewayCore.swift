@@ -1,4 +1,5 @@
 import Atomics
+import DecisionLog
 import Foundation
 import GatewayConfig
 import Identity
@@ -15,13 +16,16 @@ final class GatewayCore: Sendable {
     let policy: CurrentPolicy
     let metrics: GatewayMetrics
     let logger: Logger
+    /// Decision records (`decision_log` in routes.yaml); nil: none are kept.
+    let decisionLog: DecisionLogger?
     /// Pools by event loop; built once at start, read-only afterwards.
     private let pools: [ObjectIdentifier: UpstreamPool]
     private let lastNoPolicyWarning = ManagedAtomic<Int64>(0)
     let activeTunnels = ManagedAtomic<Int>(0)
 
     init(config: RuntimeConfig, authenticator: Authenticator?, policy: CurrentPolicy, metrics: GatewayMetrics,
-         logger: Logger, eventLoops: [EventLoop]) {
+         logger: Logger, decisionLog: DecisionLogger?, eventLoops: [EventLoop]) {
+        self.decisionLog = decisionLog
         self.currentConfig = ManagedAtomic(config)
         self.authenticator = authenticator
         self.policy = policy
