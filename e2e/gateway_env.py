@@ -251,6 +251,9 @@ class Gateway:
         self.write_config(config)
         self.log_path = workdir / f"gateway-{self.port}.log"
         environment = {k: v for k, v in os.environ.items() if k not in ("AUTH_REQUIRED", "AUTHZ_REQUIRED", "OPA_REQUIRED")}
+        # SwiftNIO's strict mode: misuse it only warns about (a task scheduled on a loop that has
+        # shut down) crashes the gateway instead, so a test sees it.
+        environment["SWIFTNIO_STRICT"] = "1"
         environment.update(env or {})
         self.log = open(self.log_path, "wb")
         self.process = spawn([str(binary), "serve", "--config", str(self.config_path)], self.log, env=environment, cwd=workdir)

@@ -79,7 +79,8 @@ public final class Gateway: Service, Sendable {
     public var addresses: EventLoopFuture<BoundAddresses> { boundPromise.futureResult }
 
     public func run() async throws {
-        let quiesce = ServerQuiescingHelper(group: group)
+        // Released before the event loops stop: its deinit completes a promise on one of them.
+        var quiesceHelper: ServerQuiescingHelper? = ServerQuiescingHelper(group: group)
         let configuration = core.config.configuration
         // The decision-log writer and its upload sink live until the connections have drained.
         core.decisionLog?.start()
@@ -87,10 +88,11 @@ public final class Gateway: Service, Sendable {
         let traffic: Channel
         let admin: Channel
         do {
-            traffic = try await bindTraffic(configuration, quiesce: quiesce)
+            traffic = try await bindTraffic(configuration, quiesce: quiesceHelper!)
             admin = try await bindAdmin(configuration)
         } catch {
             boundPromise.fail(error)
+            quiesceHelper = nil
             try? await group.shutdownGracefully()
             throw error
         }
@@ -123,7 +125,7 @@ public final class Gateway: Service, Sendable {
         // Graceful shutdown: stop accepting, finish in-flight requests, then close the rest.
         core.logger.info("shutting down: draining connections", metadata: ["grace_seconds": "\(configuration.shutdownGrace)"])
         let drained = group.next().makePromise(of: Void.self)
-        quiesce.initiateShutdown(promise: drained)
+        quiesceHelper?.initiateShutdown(promise: drained)
         let deadline = group.next().scheduleTask(in: .nanoseconds(Int64(configuration.shutdownGrace * 1e9))) {
             drained.succeed(())
         }
@@ -136,6 +138,7 @@ public final class Gateway: Service, Sendable {
         core.decisionLog?.shutdown()
         logTask?.cancel()
         await logTask?.value
+        quiesceHelper = nil
         try? await group.shutdownGracefully()
         core.logger.info("portcullis stopped")
     }
