@@ -62,7 +62,8 @@ def test_demo_check_runs_the_seed_flow_and_stops_everything(ports):
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 0, out
-    assert "demo check: 6 passed, 0 failed" in out, out
+    assert "demo check: 7 passed, 0 failed" in out, out
+    assert "failed at systemupdate/authz.rego" in out, out  # the denial explained by its decision record
     assert "-> 201 " in out and "-> 403 " in out and "-> 401 " in out
     assert "echo: hello" in out
     assert "export OPERATOR_TOKEN=ey" in out and "export VIEWER_TOKEN=ey" in out

@@ -203,6 +203,24 @@ bold "3. Through the gateway: operator creates a command (allow), then may not a
 call 201 OPERATOR_TOKEN POST /commands '{"device_id":"d-1","command":"reboot"}'
 COMMAND_ID=$(printf '%s' "$BODY" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])' 2>/dev/null || echo unknown)
 call 403 OPERATOR_TOKEN PATCH "/commands/$COMMAND_ID/ack"
+bold "   Why was it denied? The 403 names its decision; the admin listener explains it"
+DECISION_ID=$(printf '%s' "$BODY" | python3 -c 'import json, sys; print(json.load(sys.stdin)["error"]["details"]["decision_id"])' 2>/dev/null || echo unknown)
+printf '\n$ curl -s %s/v1/decisions/%s\n' "$ADMIN" "$DECISION_ID"
+# Records reach the ring when the writer runs (every decision_log.flush_interval, 200 ms by default).
+for _ in 1 2 3 4 5 6 7 8 9 10; do curl -sf -o /dev/null "$ADMIN/v1/decisions/$DECISION_ID" && break; sleep 0.2; done
+if EXPLAINED=$(curl -sf "$ADMIN/v1/decisions/$DECISION_ID" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print("  -> %s %s: allowed=%s status=%s revision=%s" % (r["input"]["method"], r["input"]["path"], r["allowed"], r["status"], r["revision"][:12]))
+for b in r.get("explanation", {}).get("bodies", []):
+    at = b.get("failed_at") or {}
+    print("     %s body at %s: %s at %s: %s" % (b["rule"], b["location"], b["result"], at.get("location", "-"), at.get("text", "")))
+'); then
+  printf '%s\n' "$EXPLAINED"
+  PASSED=$((PASSED + 1))
+else
+  FAILED+=("decision $DECISION_ID not found on the admin listener")
+fi
 bold "   The viewer reads devices (allow) but may not create commands (deny); no token is 401"
 call 200 VIEWER_TOKEN GET /devices
 call 403 VIEWER_TOKEN POST /commands '{"device_id":"d-1","command":"reboot"}'
