@@ -64,7 +64,7 @@ mask:
 
 @pytest.fixture(scope="module")
 def logged(issuer, upstream, tmp_path_factory):
-    """A gateway logging to a file, a ring of 100, two masks; the four requests of the module."""
+    """A gateway logging to a file, a ring of 100, two masks; the six requests of the module."""
     work = tmp_path_factory.mktemp("records")
     repo = PolicyRepo(work)
     log = work / "decisions.log"
@@ -84,6 +84,10 @@ ring_size: 100
         "deny": requests.patch(g.base + "/commands/c-1/ack", headers={**auth(operator), "X-Request-ID": "e2e-deny-1"}),
         "authn": requests.get(g.base + "/devices/d-1", headers={**auth(tampered(reader)), "X-Request-ID": "e2e-authn-1"}),
         "missing": requests.get(g.base + "/devices/d-1", headers={"X-Request-ID": "e2e-authn-2"}),
+        # A public route (no authentication, the policy still decides), with a request id the gateway mints.
+        "public": requests.get(g.base + "/auth/login"),
+        # No route: neither authentication nor the policy ran, so no record.
+        "unrouted": requests.get(g.base + "/nowhere", headers={**auth(reader), "X-Request-ID": "e2e-unrouted"}),
     }
     try:
         yield g, repo, log, sent, [reader, operator, tampered(reader)]
@@ -93,7 +97,8 @@ ring_size: 100
 
 def test_the_answers(logged):
     _, _, _, sent, _ = logged
-    assert [sent[k].status_code for k in ("allow", "deny", "authn", "missing")] == [200, 403, 401, 401]
+    assert [sent[k].status_code for k in ("allow", "deny", "authn", "missing", "public", "unrouted")] == \
+        [200, 403, 401, 401, 200, 404]
     for kind, code in (("deny", "forbidden"), ("authn", "invalid_token"), ("missing", "missing_token")):
         error = sent[kind].json()["error"]
         assert error["code"] == code
@@ -176,6 +181,16 @@ def test_authentication_failure_records(logged):
         assert UUID.match(record["decision_id"]) and RFC3339_NS.match(record["timestamp"])
 
 
+def test_public_route_record_carries_the_minted_request_id(logged):
+    _, repo, log, sent, _ = logged
+    minted = sent["public"].headers["X-Request-ID"]
+    record = records_by_request_id(log, {minted})[minted]
+    assert (record["route"], record["stage"], record["status"], record["allowed"], record["result"]) == \
+        ("auth", "authz", 200, True, True)
+    assert record["input"]["authenticated"] is False and "token" not in record["input"]
+    assert record["input"]["request_id"] == minted and record["revision"] == repo.first
+
+
 def test_no_credential_in_any_record(logged):
     _, _, log, _, tokens = logged
     records_by_request_id(log, {"e2e-allow-1", "e2e-deny-1", "e2e-authn-1", "e2e-authn-2"})
@@ -194,25 +209,28 @@ def test_no_credential_in_any_record(logged):
 
 def test_admin_api_serves_the_ring(logged):
     g, _, log, sent, _ = logged
-    written = records_by_request_id(log, {"e2e-allow-1", "e2e-deny-1", "e2e-authn-1", "e2e-authn-2"})
+    minted = sent["public"].headers["X-Request-ID"]
+    written = records_by_request_id(log, {"e2e-allow-1", "e2e-deny-1", "e2e-authn-1", "e2e-authn-2", minted})
     deny_id = sent["deny"].json()["error"]["details"]["decision_id"]
 
     one = requests.get(g.admin + f"/v1/decisions/{deny_id}", timeout=5)
     assert one.status_code == 200 and one.json() == written["e2e-deny-1"]
     assert requests.get(g.admin + f"/v1/decisions/{uuid.uuid4()}", timeout=5).status_code == 404
 
-    newest = requests.get(g.admin + "/v1/decisions?limit=4", timeout=5).json()
-    assert [r["request_id"] for r in newest] == ["e2e-authn-2", "e2e-authn-1", "e2e-deny-1", "e2e-allow-1"]
+    newest = requests.get(g.admin + "/v1/decisions?limit=5", timeout=5).json()
+    assert [r["request_id"] for r in newest] == [minted, "e2e-authn-2", "e2e-authn-1", "e2e-deny-1", "e2e-allow-1"]
     denied = requests.get(g.admin + "/v1/decisions?allowed=false&route=commands&since=10m", timeout=5).json()
     assert [r["request_id"] for r in denied] == ["e2e-deny-1"]
     by_sub = requests.get(g.admin + "/v1/decisions?sub=operator-1", timeout=5).json()
     assert [r["request_id"] for r in by_sub] == ["e2e-deny-1"]
-    assert requests.get(g.admin + "/v1/decisions?allowed=false&limit=1", timeout=5).json()[0]["request_id"] == "e2e-authn-2"
+    assert [r["request_id"] for r in requests.get(g.admin + "/v1/decisions?allowed=false&limit=1", timeout=5).json()] == ["e2e-authn-2"]
     bad = requests.get(g.admin + "/v1/decisions?colour=blue", timeout=5)
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_request"
 
+    # One record per request that reached authentication or the policy: not the unrouted one.
     stats = status(g)["decision_log"]
-    assert stats["accepted"] >= 4 and stats["written"] >= 4 and stats["dropped"] == 0, stats
+    assert (stats["accepted"], stats["written"], stats["dropped"]) == (5, 5, 0), stats
+    assert "e2e-unrouted" not in {r["request_id"] for r in read_records(log)}
     assert metric(g, "portcullis_decision_logs_dropped_total", sink="queue") == 0
 
 
