@@ -65,11 +65,12 @@ bench: deps
 	.build/release/DecisionLogBench
 	$(MAKE) bench-gateway
 
-# Gateway throughput and latency against nginx and HAProxy (wrk, one worker each): docs/PERFORMANCE.md.
+# Gateway throughput and latency against nginx and HAProxy (wrk, one worker each), the cost of the
+# decision log (same gateway with and without it) and commit -> enforced via the webhook: docs/PERFORMANCE.md.
 bench-gateway: deps
 	scripts/install-deps.sh wrk nginx haproxy
 	$(SWIFT) build -c release --product portcullis
-	python3 bench/gateway_bench.py --binary .build/release/portcullis
+	python3 bench/gateway_bench.py --binary .build/release/portcullis --decision-log --webhook
 
 clean:
 	rm -rf .build

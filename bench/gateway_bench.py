@@ -11,11 +11,27 @@ Prints a table and the ratios the issue budgets:
   throughput(portcullis) / throughput(nginx proxy_pass) >= 0.8
   p99(portcullis) - p99(upstream direct) <= 1 ms
   portcullis RSS after the run <= 50 MB
+
+Issue 7 (policy sync and decision logs), both with `--decision-log --webhook` (`make bench-gateway`):
+  --decision-log  a fifth row, "portcullis + decision log (file)": a second gateway with the same
+                  configuration plus `decision_log: {file: ...}` (defaults otherwise: queue of
+                  10,000, overflow drop), in the same interleaved rounds; prints
+                  `decision logging cost: X % of throughput (budget <= 5 %)` (1 - logged/unlogged,
+                  medians) and the logger's counts (a dropped record fails the budget: the figure
+                  would understate the cost).
+  --webhook       a third gateway following a Git repository created here (`file://`, poll every
+                  10 minutes, webhook secret); FLIPS commits each turn an allow into a deny or back,
+                  each followed by a signed POST /v1/policy/sync; the time from the commit to the
+                  first request answered by the new revision is printed as
+                  `commit -> enforced via webhook: N ms (budget <= 1000 ms)` (the worst flip; the median too).
 Exit status 1 when a budget is missed, 2 when a peer cannot run.
 
-Usage: bench/gateway_bench.py [--binary PATH] [--duration SECONDS] [--rounds N]
+Usage: bench/gateway_bench.py [--binary PATH] [--duration SECONDS] [--rounds N] [--decision-log] [--webhook]
 """
 import argparse
+import hashlib
+import hmac
+import http.client
 import json
 import os
 import re
@@ -87,16 +103,98 @@ def wrk(url, headers, duration, connections=64):
     return parse_wrk(out)
 
 
+def git(repo, *args):
+    env = {"GIT_CONFIG_NOSYSTEM": "1", "HOME": str(repo.parent), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env).stdout.strip()
+
+
+def policy_repository(work, role):
+    """The default bundle under policies/ plus `role` with devices:read, committed on main."""
+    repo = work / "origin"
+    shutil.copytree(ROOT / "rego-lite" / "policies" / "systemupdate", repo / "policies" / "systemupdate")
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    git(repo, "config", "user.email", "bench@example.invalid")
+    git(repo, "config", "user.name", "bench")
+    set_role(repo, role, True)
+    return repo
+
+
+def set_role(repo, role, allowed):
+    """Commits `role` with or without devices:read; returns the commit's SHA."""
+    data_path = repo / "policies" / "systemupdate" / "data.json"
+    data = json.loads(data_path.read_text())
+    data["roles"][role] = {"description": "bench: flipped by commits", "permissions": ["devices:read"] if allowed else []}
+    data_path.write_text(json.dumps(data, indent=2) + "\n")
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "-m", f"{role}: {'allow' if allowed else 'deny'}")
+    return git(repo, "rev-parse", "HEAD")
+
+
+def http_status(port, method, path, headers=None, body=b""):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def measure_webhook(port, admin_port, repo, role, token, secret, flips):
+    """Commit -> enforced via the webhook, `flips` times (deny, allow, deny, ...); seconds per flip."""
+    times = []
+    headers = {"Authorization": f"Bearer {token}"}
+    allowed = True
+    for _ in range(flips):
+        allowed = not allowed
+        want = 200 if allowed else 403
+        sha = set_role(repo, role, allowed)
+        committed = time.monotonic()
+        body = json.dumps({"ref": "refs/heads/main", "after": sha}).encode()
+        signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        status, answer = http_status(admin_port, "POST", "/v1/policy/sync", body=body,
+                                     headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature})
+        outcome = json.loads(answer)
+        if status != 200 or outcome.get("result") != "activated" or outcome.get("revision") != sha:
+            raise RuntimeError(f"webhook: {status} {answer!r} (expected activated {sha})")
+        while http_status(port, "GET", "/devices/d-42", headers)[0] != want:
+            if time.monotonic() - committed > 30:
+                raise RuntimeError(f"commit {sha} not enforced after 30 s")
+            time.sleep(0.001)
+        times.append(time.monotonic() - committed)
+    return times
+
+
+def admin_json(admin_port, path):
+    return json.loads(urllib.request.urlopen(f"http://127.0.0.1:{admin_port}{path}", timeout=5).read())
+
+
+def wait_ready(admin_port):
+    for _ in range(200):
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/readyz", timeout=1).status == 200:
+                return
+        except Exception:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"gateway on admin port {admin_port} not ready")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", default=str(ROOT / ".build" / "release" / "portcullis"))
     ap.add_argument("--duration", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--decision-log", action="store_true",
+                    help="add the row 'portcullis + decision log (file)' and the decision-logging cost (issue 7)")
+    ap.add_argument("--webhook", action="store_true",
+                    help="measure commit -> enforced via POST /v1/policy/sync on a Git-sourced gateway (issue 7)")
+    ap.add_argument("--flips", type=int, default=5, help="commits measured by --webhook")
     ap.add_argument("--profile", type=float, default=0,
                     help="instead of the table: load the gateway for this many seconds under `perf record -g` (perf.data in the current directory)")
     args = ap.parse_args()
 
-    for tool in ("wrk", "nginx", "haproxy"):
+    for tool in ("wrk", "nginx", "haproxy") + (("git",) if args.webhook else ()):
         if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
             print(f"gateway-bench: {tool} is missing (apt-get install -y wrk nginx-light haproxy)", file=sys.stderr)
             return 2
@@ -115,6 +213,7 @@ def main():
 
     try:
         up_port, nginx_port, haproxy_port, gw_port, admin_port = (free_port() for _ in range(5))
+        log_port, log_admin_port, git_port, git_admin_port = (free_port() for _ in range(4))
         body = json.dumps({"id": "d-42", "name": "sensor", "status": "online"})
         (work / "upstream.conf").write_text(f"""
 worker_processes 1; daemon off; pid {work}/upstream.pid; error_log {work}/upstream-error.log;
@@ -156,12 +255,16 @@ backend b
                   "preferred_username": "viewer", "email": "viewer@example.com",
                   "realm_access": {"roles": ["viewer", "offline_access", "uma_authorization"]},
                   "resource_access": {"account": {"roles": ["manage-account", "view-profile"]}}}
-        token = subprocess.run([str(binary), "token", "sign", "--key", str(key), "--alg", "RS256", "--kid", "bench",
-                                "--expires-in", "3600", "--claims", json.dumps(claims)],
-                               capture_output=True, text=True, check=True).stdout.strip()
-        (work / "routes.yaml").write_text(f"""
-listen: 127.0.0.1:{gw_port}
-admin: {{listen: 127.0.0.1:{admin_port}}}
+        def sign(claims):
+            return subprocess.run([str(binary), "token", "sign", "--key", str(key), "--alg", "RS256", "--kid", "bench",
+                                   "--expires-in", "3600", "--claims", json.dumps(claims)],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+        token = sign(claims)
+
+        def routes(listen, admin, policy, extra=""):
+            return f"""
+listen: 127.0.0.1:{listen}
+admin: {{listen: 127.0.0.1:{admin}}}
 workers: 1
 issuers:
   - issuer: {issuer}
@@ -169,26 +272,48 @@ issuers:
     audiences: [portcullis]
     algorithms: [RS256]
 policy:
-  directory: {ROOT / "rego-lite" / "policies"}
+{policy}
 routes:
   - id: devices
     match: {{path_prefix: /devices}}
     upstream: {{urls: [http://127.0.0.1:{up_port}], pool_size: 64}}
-""")
+{extra}"""
+        directory = f"  directory: {ROOT / 'rego-lite' / 'policies'}"
+        (work / "routes.yaml").write_text(routes(gw_port, admin_port, directory))
+        # The same gateway, logging every decision to a file (the logger's defaults otherwise).
+        decision_log = work / "decisions.log"
+        (work / "routes-log.yaml").write_text(routes(log_port, log_admin_port, directory, f"""
+decision_log:
+  file: {{path: {decision_log}, max_size: 100MiB, max_files: 3}}
+"""))
+        bench_role, secret = "bench-reader", "bench-webhook-secret-0123456789"
+        if args.webhook:
+            repo = policy_repository(work, bench_role)
+            (work / "routes-git.yaml").write_text(routes(git_port, git_admin_port, f"""  git:
+    url: "file://{repo}"
+    branch: main
+    path: policies
+    poll_interval: 600s
+    cache_dir: {work / "policy-cache"}
+    webhook_secret: {secret}"""))
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
         upstream = spawn([nginx, "-c", str(work / "upstream.conf"), "-p", str(work)])
         nginx_proxy = spawn([nginx, "-c", str(work / "nginx.conf"), "-p", str(work)])
         haproxy_proc = spawn([haproxy, "-f", str(work / "haproxy.cfg")])
         gateway = spawn([str(binary), "serve", "--config", str(work / "routes.yaml"), "--log-level", "warning"], cwd=work)
+        logging_gateway = git_gateway = None
+        if args.decision_log:
+            logging_gateway = spawn([str(binary), "serve", "--config", str(work / "routes-log.yaml"), "--log-level", "warning"], cwd=work)
+        if args.webhook:
+            git_gateway = spawn([str(binary), "serve", "--config", str(work / "routes-git.yaml"), "--log-level", "warning"], cwd=work)
         for port in (up_port, nginx_port, haproxy_port, gw_port):
             wait_port(port)
-        for _ in range(100):
-            try:
-                if urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/readyz", timeout=1).status == 200:
-                    break
-            except Exception:
-                time.sleep(0.1)
+        wait_ready(admin_port)
+        if logging_gateway:
+            wait_ready(log_admin_port)
+        if git_gateway:
+            wait_ready(git_admin_port)
 
         path = "/devices/d-42"
         headers = {"Authorization": f"Bearer {token}"}
@@ -204,35 +329,48 @@ routes:
             print("perf.data written: perf report --no-children --sort symbol")
             return 0
 
+        gw, gw_log = "portcullis (JWT + policy)", "portcullis + decision log (file)"
         targets = {
             "upstream direct": f"http://127.0.0.1:{up_port}{path}",
             "nginx proxy_pass": f"http://127.0.0.1:{nginx_port}{path}",
             "haproxy": f"http://127.0.0.1:{haproxy_port}{path}",
-            "portcullis (JWT + policy)": f"http://127.0.0.1:{gw_port}{path}",
+            gw: f"http://127.0.0.1:{gw_port}{path}",
         }
         pids = {"upstream direct": upstream.pid, "nginx proxy_pass": nginx_proxy.pid,
-                "haproxy": haproxy_proc.pid, "portcullis (JWT + policy)": gateway.pid}
+                "haproxy": haproxy_proc.pid, gw: gateway.pid}
+        if logging_gateway:
+            targets[gw_log] = f"http://127.0.0.1:{log_port}{path}"
+            pids[gw_log] = logging_gateway.pid
         for url in targets.values():  # warm-up: connections, caches
             wrk(url, headers, 2)
         results = {name: [] for name in targets}
-        for _ in range(args.rounds):  # interleaved rounds: drift of the shared machine hits every server alike
-            for name, url in targets.items():
+        for round_number in range(args.rounds):  # interleaved rounds: drift of the shared machine hits every server alike
+            order = list(targets.items())
+            if logging_gateway and round_number % 2:  # the two gateways compared swap places every other round
+                i, j = list(targets).index(gw), list(targets).index(gw_log)
+                order[i], order[j] = order[j], order[i]
+            for name, url in order:
                 before = cpu_seconds(pids[name])
                 rps, lat, non2xx, sockerr = wrk(url, headers, args.duration)
                 cpu_us = (cpu_seconds(pids[name]) - before) * 1e6 / max(rps * args.duration, 1)
                 results[name].append((rps, lat, non2xx, sockerr, cpu_us))
         gateway_rss = rss_mb(gateway.pid)
+        issue7_ok = True
+        webhook_times = []
+        if git_gateway:
+            webhook_token = sign({**claims, "realm_access": {"roles": [bench_role]}})
+            webhook_times = measure_webhook(git_port, git_admin_port, repo, bench_role, webhook_token, secret, args.flips)
 
         def med(name, f):
             return statistics.median(f(r) for r in results[name])
 
         print(f"\nGateway benchmark: wrk -t1 -c64, {args.rounds} rounds x {args.duration} s, one worker each, same upstream")
-        print(f"{'server':28} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'CPU µs/req':>11}")
+        print(f"{'server':33} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'CPU µs/req':>11}")
         for name in targets:
-            print(f"{name:28} {med(name, lambda r: r[0]):>10.0f} {med(name, lambda r: r[1].get('50', float('nan'))):>8.3f} "
+            print(f"{name:33} {med(name, lambda r: r[0]):>10.0f} {med(name, lambda r: r[1].get('50', float('nan'))):>8.3f} "
                   f"{med(name, lambda r: r[1].get('99', float('nan'))):>8.3f} {sum(r[2] for r in results[name]):>8} "
                   f"{med(name, lambda r: r[4]):>11.1f}")
-        gw, ngx = "portcullis (JWT + policy)", "nginx proxy_pass"
+        ngx = "nginx proxy_pass"
         ratio = med(gw, lambda r: r[0]) / med(ngx, lambda r: r[0])
         added_p99 = med(gw, lambda r: r[1]["99"]) - med("upstream direct", lambda r: r[1]["99"])
         ratio_haproxy = med(gw, lambda r: r[0]) / med("haproxy", lambda r: r[0])
@@ -241,6 +379,33 @@ routes:
         print(f"p99 added by portcullis:         {added_p99:.3f} ms (budget <= 1 ms; p99 gateway - p99 upstream direct)")
         print(f"portcullis RSS after the run:    {gateway_rss:.1f} MB (budget <= 50 MB)")
         ok = ratio >= 0.8 and added_p99 <= 1.0 and gateway_rss <= 50 and all(r[2] == 0 for r in results[gw])
+        if logging_gateway:
+            # Every wrk request of the logged rows (and its warm-up) left a record; none may be missing.
+            for _ in range(100):  # the writer catches up (flush_interval 200 ms)
+                stats = admin_json(log_admin_port, "/v1/status")["decision_log"]
+                if stats["written"] + stats["dropped"] >= stats["accepted"]:
+                    break
+                time.sleep(0.1)
+            cost = 1 - med(gw_log, lambda r: r[0]) / med(gw, lambda r: r[0])
+            per_round = [1 - a[0] / b[0] for a, b in zip(results[gw_log], results[gw])]
+            size = sum(p.stat().st_size for p in work.glob("decisions.log*"))
+            print(f"decision logging cost:           {cost * 100:.1f} % of throughput (budget <= 5 %; per round: "
+                  + ", ".join(f"{c * 100:.1f}" for c in per_round) + ")")
+            print(f"decision log:                    {stats['accepted']} accepted, {stats['written']} written, "
+                  f"{stats['dropped']} dropped, {stats['rotations']} rotations, {size / 1e6:.0f} MB of JSON lines")
+            if stats["dropped"]:
+                print("  records were dropped: the cost above understates logging every request")
+            cpu = med(gw_log, lambda r: r[4]) - med(gw, lambda r: r[4])
+            print(f"decision logging CPU:            {cpu:+.1f} µs per request (info; the writer thread included)")
+            issue7_ok = cost <= 0.05 and stats["dropped"] == 0 and all(r[2] == 0 for r in results[gw_log])
+        if webhook_times:
+            worst = max(webhook_times)
+            print(f"commit -> enforced via webhook:  {worst * 1000:.0f} ms (budget <= 1000 ms; worst of {len(webhook_times)} "
+                  f"commits, median {statistics.median(webhook_times) * 1000:.0f} ms)")
+            issue7_ok = issue7_ok and worst <= 1.0
+        if logging_gateway or webhook_times:
+            print("issue 7 budgets (decision log, webhook): " + ("within budget" if issue7_ok else "OVER BUDGET"))
+            ok = ok and issue7_ok
         print("within budget" if ok else "OVER BUDGET")
         return 0 if ok else 1
     finally:
