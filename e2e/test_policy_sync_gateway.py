@@ -110,6 +110,7 @@ def test_a_deny_commit_is_enforced_within_1s_of_the_webhook(issuer, upstream, re
             assert r.status_code == 401, (sig, r.status_code, r.text)
             assert r.headers["Content-Type"] == "application/json"
             assert r.json()["error"]["code"], r.text
+            assert r.headers["WWW-Authenticate"].startswith("X-Hub-Signature-256"), r.headers
         assert read_devices(g, reader) == 200, "a refused webhook must not sync"
         assert status(g)["policy"]["revision"] == repo.first
 

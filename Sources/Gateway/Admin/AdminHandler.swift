@@ -106,7 +106,9 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             guard WebhookSignature.verify(header: head.headers.first(name: "X-Hub-Signature-256"), body: body, secret: Array(secret.utf8)) else {
                 gateway.core.logger.warning("policy webhook: bad or missing X-Hub-Signature-256")
-                respond(context, head, .unauthorized, json: error("unauthorized", "X-Hub-Signature-256 is missing or does not match the body"))
+                // RFC 9110 §11.6.1: a 401 names how to authenticate (here: GitHub's body signature).
+                respond(context, head, .unauthorized, json: error("unauthorized", "X-Hub-Signature-256 is missing or does not match the body"),
+                        headers: [("WWW-Authenticate", "X-Hub-Signature-256 realm=\"portcullis policy webhook\", algorithm=\"sha256\"")])
                 return
             }
             context.eventLoop.makeFutureWithTask { await syncer.triggerSync() }.assumeIsolated().whenSuccess { [self] outcome in
@@ -141,16 +143,17 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         .object(RegoObject(pairs: members.map { (.string($0.key), $0.value) }))
     }
 
-    private func respond(_ context: ChannelHandlerContext, _ request: HTTPRequestHead, _ status: HTTPResponseStatus, json: Value) {
+    private func respond(_ context: ChannelHandlerContext, _ request: HTTPRequestHead, _ status: HTTPResponseStatus, json: Value,
+                         headers: [(String, String)] = []) {
         var buffer = context.channel.allocator.buffer(capacity: 256)
         buffer.writeString(JSONWriter.write(json, pretty: true))
         buffer.writeString("\n")
-        respond(context, request, status, contentType: "application/json", body: buffer)
+        respond(context, request, status, contentType: "application/json", body: buffer, headers: headers)
     }
 
     private func respond(_ context: ChannelHandlerContext, _ request: HTTPRequestHead, _ status: HTTPResponseStatus,
-                         contentType: String, body: ByteBuffer) {
-        var headers = HTTPHeaders()
+                         contentType: String, body: ByteBuffer, headers extra: [(String, String)] = []) {
+        var headers = HTTPHeaders(extra)
         headers.add(name: "Content-Type", value: contentType)
         headers.add(name: "Content-Length", value: String(body.readableBytes))
         headers.add(name: "Cache-Control", value: "no-store")
