@@ -241,8 +241,7 @@ public final class Gateway: Service, Sendable {
             || configuration.workers != running.configuration.workers {
             return refused("listeners or workers changed: restart the gateway to apply them")
         }
-        if configuration.policy.git != running.configuration.policy.git
-            || (configuration.policy.git == nil) != (running.configuration.policy.git == nil) {
+        if configuration.policy.git != running.configuration.policy.git {
             return refused("the policy source changed: restart the gateway to apply a new Git source")
         }
         if configuration.decisionLog != running.configuration.decisionLog {
@@ -270,7 +269,8 @@ public final class Gateway: Service, Sendable {
 
     // MARK: policy sync and decision log settings
 
-    static func gitSource(_ git: GitPolicySpec) -> GitSourceConfiguration {
+    /// routes.yaml's `policy.git` as PolicyStore's Git source (also `portcullis policy sync`).
+    public static func gitSource(_ git: GitPolicySpec) -> GitSourceConfiguration {
         var source = GitSourceConfiguration(url: git.url, cacheDirectory: git.cacheDirectory)
         source.branch = git.branch
         source.path = git.path

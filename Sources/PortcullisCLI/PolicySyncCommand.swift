@@ -1,4 +1,5 @@
 import ArgumentParser
+import Gateway
 import GatewayConfig
 import PolicyStore
 import RegoLite
@@ -52,17 +53,9 @@ extension PolicyCommand {
             if outcome.result != .activated && outcome.result != .unchanged { throw ExitCode(1) }
         }
 
-        /// routes.yaml's `policy` as a PolicyStore source (the gateway maps it the same way).
+        /// routes.yaml's `policy` as a PolicyStore source, mapped as the gateway maps it.
         static func source(_ policy: PolicySpec) -> PolicySource? {
-            if let git = policy.git {
-                var source = GitSourceConfiguration(url: git.url, cacheDirectory: git.cacheDirectory)
-                source.branch = git.branch
-                source.path = git.path
-                source.pollInterval = git.pollInterval
-                source.requireTestsPass = git.requireTestsPass
-                source.timeout = git.timeout
-                return .git(source)
-            }
+            if let git = policy.git { return .git(Gateway.gitSource(git)) }
             if let directory = policy.directory {
                 return .directory(path: directory, pollInterval: nil, requireTestsPass: true)
             }

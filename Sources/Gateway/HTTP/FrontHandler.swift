@@ -214,7 +214,10 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         // hop-by-hop headers and the request stays HTTP.
         let websocket = AcceptChecks.isWebSocketUpgrade(head)
         // Nothing after an upgrade request is read until the splice (or the refusal) is decided.
-        if websocket { pauseReading() }
+        if websocket {
+            ctx.upgrading = true
+            pauseReading()
+        }
         if websocket && route.websocket == nil {
             reject(ctx, .badRequest("route \(route.id) does not accept WebSocket upgrades"))
             return
@@ -487,7 +490,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch state {
         case .idle:
             resumeReading()
-        case .active(let current, _) where !current.hasBody || current.requestEnded:
+        case .active(let current, _) where !current.upgrading && (!current.hasBody || current.requestEnded):
             resumeReading()
         default:
             break  // a body waits for its upstream connection, which resumes reading

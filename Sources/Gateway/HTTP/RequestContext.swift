@@ -38,6 +38,8 @@ final class RequestContext {
     var tokenCookie: String?
     var bodyBytesReceived: Int64 = 0
     var requestEnded = false
+    /// A WebSocket upgrade: nothing more is read until the splice or the refusal.
+    var upgrading = false
     /// Body parts that arrived before the upstream connection was ready.
     var pendingBody = CircularBuffer<ByteBuffer>()
     /// The status sent to the client (metrics, logs).

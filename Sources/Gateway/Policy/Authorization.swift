@@ -54,9 +54,9 @@ enum Authorization {
             ])
         }
         let status = decision.status.map { (400...599).contains($0) ? $0 : 403 } ?? 403
-        if let log = core.decisionLog {
+        if core.decisionLog != nil {
             record(ctx, route: route, query: query, input: input, options: options, decision: decision, status: status,
-                   enforced: enforced, revision: snapshot.revision, evalNs: evalNs, log: log)
+                   enforced: enforced, revision: snapshot.revision, evalNs: evalNs)
         }
         if decision.allow {
             core.metrics.decision("allow")
@@ -84,8 +84,7 @@ enum Authorization {
     /// is known. A denial also says which rule bodies were tried and where each failed: a second,
     /// tracking evaluation, paid only by denials.
     private static func record(_ ctx: RequestContext, route: RuntimeRoute, query: PreparedQuery, input: Value, options: EvalOptions,
-                               decision: PolicyDecision, status: Int, enforced: Bool, revision: String, evalNs: Int64,
-                               log: DecisionLogger) {
+                               decision: PolicyDecision, status: Int, enforced: Bool, revision: String, evalNs: Int64) {
         var explanation: Explanation?
         var explainNs: Int64?
         if !decision.allow {
