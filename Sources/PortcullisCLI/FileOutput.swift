@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Logging
 
 /// Unbuffered writes to stdout/stderr (print() is line-buffered and can interleave badly).
 struct FileOutput {
@@ -20,5 +21,14 @@ struct FileOutput {
                 offset += n
             }
         }
+    }
+}
+
+/// Log lines to standard error at `level` and above, for the long-running commands (serve, idp, stubs).
+func bootstrapStandardErrorLogging(level: Logger.Level) {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
     }
 }

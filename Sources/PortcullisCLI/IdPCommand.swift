@@ -51,11 +51,7 @@ struct IdPCommand: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel)!
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        bootstrapStandardErrorLogging(level: level)
         let logger = Logger(label: "portcullis.idp")
         let loaded: Realm
         do {

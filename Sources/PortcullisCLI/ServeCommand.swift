@@ -27,11 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else { throw UsageError("unknown log level \(logLevel)") }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        bootstrapStandardErrorLogging(level: level)
         let logger = Logger(label: "portcullis")
         let configuration: GatewayConfiguration
         do {

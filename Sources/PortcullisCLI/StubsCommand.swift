@@ -28,11 +28,7 @@ struct StubsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .notice
-            return handler
-        }
+        bootstrapStandardErrorLogging(level: .notice)
         let logger = Logger(label: "portcullis.stubs")
         let stubs = StubServices(host: host, basePort: basePort)
         let listening: [StubServices.Listening]
