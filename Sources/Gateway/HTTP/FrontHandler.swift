@@ -379,7 +379,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let close = forceClose || unreadBody || !ctx.keepAlive
         ctx.responseStatus = Int(error.status.code)
         var error = error
-        if let record = ctx.decisionRecord, !record.allowed || record.stage == .authn {
+        if let record = ctx.decisionRecord, !record.allowed {
             // "Why was I denied?": the id to look the decision up (GET /v1/decisions/{id}).
             error.details.append(("decision_id", .string(record.decisionID.description)))
         }
@@ -503,7 +503,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if var record = ctx.decisionRecord, let log = core.decisionLog {
             ctx.decisionRecord = nil
             // The status answered; a dry-run denial keeps the status it would have had.
-            if record.allowed || record.enforced || record.stage == .authn { record.status = ctx.responseStatus }
+            if record.allowed || record.enforced { record.status = ctx.responseStatus }  // authn records are enforced
             log.log(record)
         }
         core.metrics.request(route: ctx.route?.id ?? "none", method: ctx.method, status: ctx.responseStatus, seconds: ctx.elapsedSeconds)
