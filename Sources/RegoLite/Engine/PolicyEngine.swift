@@ -98,6 +98,8 @@ public final class PreparedQuery: Sendable {
     /// value (the query's value rather than a test).
     let plans: [ExprPlan]
     let termPlans: [TermPlan?]
+    /// The members of `input` the answer can depend on (hosts reuse decisions with it).
+    public let inputDependencies: InputDependencies
 
     public init(policy: CompiledPolicy, query: String) throws {
         self.policy = policy
@@ -128,6 +130,7 @@ public final class PreparedQuery: Sendable {
             return String(lines[e.loc.line - 1].dropFirst(max(0, e.loc.column - 1))).trimmingCharacters(in: .whitespaces)
         }
         (plans, termPlans) = PlanBuilder(root: policy.root, data: policy.data).lowerQuery(body)
+        inputDependencies = DependencyWalker.analyze(query: body, root: policy.root)
     }
 
     /// A plain term expression (the query's value is the term's value).
