@@ -276,6 +276,38 @@ def test_pipelined_requests_are_answered_in_order(gateway, issuer, upstream):
     assert upstream.count() == before + 2
 
 
+def test_a_connection_reuses_a_decision_only_for_the_same_identity_and_request(gateway, issuer, upstream):
+    """Decisions are cached per connection (docs/ROUTES.md, `decision_cache`). On one connection:
+    the viewer's denial is not reused for the operator's identical request, nor the operator's
+    allow for the viewer's; a request without a token is still refused; repeats are hits."""
+    viewer, operator = issuer.token(["viewer"]), issuer.token(["operator"])
+
+    def metric(name):
+        text = requests.get(gateway.admin + "/metrics").text
+        return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples if s.name == name)
+
+    hits, misses = metric("portcullis_decision_cache_hits_total"), metric("portcullis_decision_cache_misses_total")
+    sequence = [("POST", "/commands", viewer, "c-1"), ("POST", "/commands", operator, "c-2"),
+                ("POST", "/commands", viewer, "c-3"), ("POST", "/commands", None, "c-4"),
+                ("POST", "/commands", operator, "c-5"), ("GET", "/devices/d-1", viewer, "c-6"),
+                ("GET", "/devices/d-1", viewer, "c-7")]
+    data = b""
+    for i, (method, path, token, rid) in enumerate(sequence):
+        lines = [f"{method} {path} HTTP/1.1", "Host: a", f"X-Request-ID: {rid}", "Content-Length: 0"]
+        if token:
+            lines.append(f"Authorization: Bearer {token}")
+        if i == len(sequence) - 1:
+            lines.append("Connection: close")
+        data += ("\r\n".join(lines) + "\r\n\r\n").encode()
+    responses = split_responses(raw_request(gateway.port, data))
+    assert [(status, headers["x-request-id"]) for status, headers, _ in responses] == [
+        (403, "c-1"), (200, "c-2"), (403, "c-3"), (401, "c-4"), (200, "c-5"), (200, "c-6"), (200, "c-7")]
+    # The connection keeps the identity of the last token only: c-3 and c-5 verify again into new
+    # identity objects (misses, as c-1, c-2 and c-6); c-7 repeats c-6 exactly (a hit).
+    assert metric("portcullis_decision_cache_hits_total") - hits == 1
+    assert metric("portcullis_decision_cache_misses_total") - misses == 5
+
+
 # --- path normalization -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path,upstream_path", [
@@ -410,8 +442,10 @@ def test_metrics_parse_and_count_what_happened(gateway, issuer):
         return total
 
     before = families()
-    for _ in range(3):
-        requests.get(gateway.base + "/devices/d-1", headers=auth(issuer.token(["viewer"])))
+    viewer = issuer.token(["viewer"])
+    with requests.Session() as session:  # one connection: the second and third decisions are reused
+        for _ in range(3):
+            session.get(gateway.base + "/devices/d-1", headers=auth(viewer))
     requests.get(gateway.base + "/devices/d-1")
     after = families()
     assert value(after, "portcullis_requests_total", route="devices", status="200") - \
@@ -422,6 +456,7 @@ def test_metrics_parse_and_count_what_happened(gateway, issuer):
     assert value(after, "portcullis_request_duration_seconds_count", route="devices") >= 4
     assert value(after, "portcullis_jwt_verification_duration_seconds_count") > 0
     assert value(after, "portcullis_policy_evaluation_duration_seconds_count") > 0
+    assert value(after, "portcullis_decision_cache_hits_total") > value(before, "portcullis_decision_cache_hits_total")
     assert value(after, "portcullis_jwks_fetches_total") >= 1
     assert "portcullis_active_connections" in after
 

@@ -8,7 +8,7 @@ enum ConfigKeys {
     static let issuer = ["issuer", "jwks_uri", "jwks_file", "audiences", "algorithms", "leeway", "require_exp",
                          "max_lifetime", "typ", "allow_insecure_http", "required", "cache"]
     static let issuerCache = ["min_ttl", "max_ttl", "default_ttl", "max_stale", "unknown_kid_interval", "fetch_timeout"]
-    static let policy = ["directory", "git", "query", "required", "max_steps"]
+    static let policy = ["directory", "git", "query", "required", "max_steps", "decision_cache"]
     static let policyGit = ["url", "branch", "path", "poll_interval", "webhook_secret", "webhook_secret_env", "webhook_secret_file",
                             "cache_dir", "require_tests_pass", "timeout"]
     static let decisionLog = ["file", "queue_size", "overflow", "batch_size", "flush_interval", "ring_size", "mask", "http"]

@@ -26,6 +26,7 @@ extension ConfigReader {
         if let n = fields["max_steps"], let value = integer(n, key: "max_steps", range: 1...1_000_000_000) {
             policy.maxSteps = value
         }
+        if let n = fields["decision_cache"], let value = bool(n, key: "decision_cache") { policy.decisionCache = value }
         return policy
     }
 

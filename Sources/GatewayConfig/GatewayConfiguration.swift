@@ -87,6 +87,8 @@ public struct PolicySpec: Sendable, Equatable {
     public var required: Bool = true
     /// Evaluation work limit per request (RegoLite steps).
     public var maxSteps: Int = 100_000
+    /// Reuse a connection's decisions while nothing the query reads has changed (docs/ROUTES.md).
+    public var decisionCache: Bool = true
     public init() {}
 }
 

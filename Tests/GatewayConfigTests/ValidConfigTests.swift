@@ -32,6 +32,7 @@ import Testing
           query: data.gw.allow
           required: false
           max_steps: 5000
+          decision_cache: false
         routes:
           - id: devices
             match:
@@ -108,10 +109,11 @@ import Testing
         #expect(config.policy.defaultQuery == "data.gw.allow")
         #expect(config.policy.required == false)
         #expect(config.policy.maxSteps == 5000)
+        #expect(config.policy.decisionCache == false)
 
         #expect(config.routes.map(\.id) == ["devices", "ws.hub-1", "exact"])
         let devices = config.routes[0]
-        #expect(devices.line == 30)
+        #expect(devices.line == 31)
         #expect(devices.match == Route.Match(host: "api.example.com", paths: [.prefix("/devices"), .prefix("/api/devices")],
                                              methods: ["GET", "POST"]))
         #expect(devices.upstream.urls == ["http://127.0.0.1:9101", "http://[::1]:9102/base"])
@@ -130,7 +132,7 @@ import Testing
         #expect(devices.maxHeaderBytes == 64 * 1024)
 
         let ws = config.routes[1]
-        #expect(ws.line == 46)
+        #expect(ws.line == 47)
         #expect(ws.match.host == "*.example.com")
         #expect(ws.match.paths == [.glob("/ws/*/**")])
         #expect(ws.upstream.urls == ["http://ws.internal:80"])

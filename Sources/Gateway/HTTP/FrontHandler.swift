@@ -43,6 +43,8 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// token on every request of a connection, and parsing its JSON again would cost more than
     /// verifying it from the cache. Used only after the token verified again.
     private var lastIdentity: (token: String, identity: VerifiedIdentity)?
+    /// This connection's recent decisions (Policy/DecisionCache.swift).
+    private(set) var decisionCache = DecisionCache()
 
     init(core: GatewayCore) { self.core = core }
 
@@ -315,7 +317,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func authorize(_ ctx: RequestContext, route: RuntimeRoute, websocket: Bool) {
-        switch Authorization.decide(ctx, route: route, core: core) {
+        switch Authorization.decide(ctx, route: route, core: core, cache: &decisionCache) {
         case .proceed:
             startExchange(ctx, route: route, websocket: websocket)
         case .reject(let error):

@@ -93,6 +93,10 @@ struct VerifiedIdentity: Sendable {
         expiresAt = verification.token.expiresAt
     }
 
+    /// The same verification result (not merely an equal one): decisions cached for one identity
+    /// object apply to it only.
+    func isSameObject(as other: VerifiedIdentity) -> Bool { memo === other.memo }
+
     /// A claim by dot-separated path, as a header value: strings as they are, arrays joined with
     /// ",", other values as JSON. nil when absent.
     func claimHeaderValue(_ path: String) -> String? {

@@ -20,6 +20,8 @@ final class GatewayMetrics: Sendable {
     private let decisionCounters = NIOLockedValueBox<[String: CoreMetrics.Counter]>([:])
     private let jwtTimer: CoreMetrics.Timer
     private let policyTimer: CoreMetrics.Timer
+    private let decisionCacheHits: CoreMetrics.Counter
+    private let decisionCacheMisses: CoreMetrics.Counter
     private let connections: CoreMetrics.Meter
     private let tunnels: CoreMetrics.Meter
     /// Last seen totals of counters kept by other modules (key-set fetches, token cache), so the
@@ -39,6 +41,8 @@ final class GatewayMetrics: Sendable {
         self.factory = factory
         jwtTimer = CoreMetrics.Timer(label: "portcullis_jwt_verification_duration_seconds", dimensions: [], factory: factory)
         policyTimer = CoreMetrics.Timer(label: "portcullis_policy_evaluation_duration_seconds", dimensions: [], factory: factory)
+        decisionCacheHits = CoreMetrics.Counter(label: "portcullis_decision_cache_hits_total", dimensions: [], factory: factory)
+        decisionCacheMisses = CoreMetrics.Counter(label: "portcullis_decision_cache_misses_total", dimensions: [], factory: factory)
         connections = CoreMetrics.Meter(label: "portcullis_active_connections", dimensions: [], factory: factory)
         tunnels = CoreMetrics.Meter(label: "portcullis_active_tunnels", dimensions: [], factory: factory)
     }
@@ -65,6 +69,9 @@ final class GatewayMetrics: Sendable {
 
     func jwtVerification(seconds: Double) { jwtTimer.recordSeconds(seconds) }
     func policyEvaluation(seconds: Double) { policyTimer.recordSeconds(seconds) }
+    /// A decision reused from the connection's cache (no evaluation), or a cacheable one evaluated.
+    func decisionCacheHit() { decisionCacheHits.increment() }
+    func decisionCacheMiss() { decisionCacheMisses.increment() }
 
     func authenticationFailure(code: String) {
         counter(authFailureCounters, "portcullis_authentication_failures_total", "code", code).increment()

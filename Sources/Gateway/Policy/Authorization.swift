@@ -16,7 +16,7 @@ enum Authorization {
         case reject(GatewayError)
     }
 
-    static func decide(_ ctx: RequestContext, route: RuntimeRoute, core: GatewayCore) -> Outcome {
+    static func decide(_ ctx: RequestContext, route: RuntimeRoute, core: GatewayCore, cache: inout DecisionCache) -> Outcome {
         if route.policyMode == .off { return .proceed }
         let enforced = route.policyMode == .enforce
         guard let snapshot = core.policy.snapshot else {
@@ -35,17 +35,31 @@ enum Authorization {
             return .reject(GatewayError(status: .serviceUnavailable, code: .policyUnavailable,
                                         message: "the route's policy query is not available"))
         }
-        let input = PolicyInput.build(context: ctx, route: route, identityHeaders: ctx.config.identityHeaderNames)
         let options = EvalOptions(strictBuiltinErrors: false, maxSteps: ctx.config.configuration.policy.maxSteps, nowNs: ctx.startWallNanos)
-        let started = NIODeadline.now()
+        let plan = ctx.config.configuration.policy.decisionCache ? cache.plan(for: query) : nil
+        var input: Value?
         var decision: PolicyDecision
-        do {
-            decision = PolicyDecision.interpret(try query.evalValue(input: input, options: options))
-        } catch {
-            decision = PolicyDecision(allow: false, error: "\(error)")
+        var evalNs: Int64?
+        if let plan, let reused = cache.lookup(query, plan: plan, ctx: ctx, route: route) {
+            decision = reused
+            core.metrics.decisionCacheHit()
+        } else {
+            let built = PolicyInput.build(context: ctx, route: route, identityHeaders: ctx.config.identityHeaderNames)
+            input = built
+            let started = NIODeadline.now()
+            do {
+                decision = PolicyDecision.interpret(try query.evalValue(input: built, options: options))
+            } catch {
+                decision = PolicyDecision(allow: false, error: "\(error)")
+            }
+            let ns = (NIODeadline.now() - started).nanoseconds
+            evalNs = ns
+            core.metrics.policyEvaluation(seconds: Double(ns) / 1e9)
+            if let plan {
+                if plan.cacheable { core.metrics.decisionCacheMiss() }
+                cache.store(decision, query: query, plan: plan, ctx: ctx, route: route)
+            }
         }
-        let evalNs = (NIODeadline.now() - started).nanoseconds
-        core.metrics.policyEvaluation(seconds: Double(evalNs) / 1e9)
         ctx.decision = decision
         if let error = decision.error {
             core.logger.warning("policy decision failed: denied", metadata: [
@@ -55,6 +69,7 @@ enum Authorization {
         }
         let status = decision.status.map { (400...599).contains($0) ? $0 : 403 } ?? 403
         if core.decisionLog != nil {
+            let input = input ?? PolicyInput.build(context: ctx, route: route, identityHeaders: ctx.config.identityHeaderNames)
             record(ctx, route: route, query: query, input: input, options: options, decision: decision, status: status,
                    enforced: enforced, revision: snapshot.revision, evalNs: evalNs)
         }
@@ -81,10 +96,10 @@ enum Authorization {
     }
 
     /// The request's decision record (DESIGN.md, "Decision records"), written when the response
-    /// is known. A denial also says which rule bodies were tried and where each failed: a second,
+    /// is known. A decision reused from the connection's cache has no evaluation time. A denial also says which rule bodies were tried and where each failed: a second,
     /// tracking evaluation, paid only by denials.
     private static func record(_ ctx: RequestContext, route: RuntimeRoute, query: PreparedQuery, input: Value, options: EvalOptions,
-                               decision: PolicyDecision, status: Int, enforced: Bool, revision: String, evalNs: Int64) {
+                               decision: PolicyDecision, status: Int, enforced: Bool, revision: String, evalNs: Int64?) {
         var explanation: Explanation?
         var explainNs: Int64?
         if !decision.allow {

@@ -9,6 +9,12 @@ enum PolicyInput {
             || identityHeaders.contains(lowercasedName)
     }
 
+    /// Every top-level member `build` can produce (DESIGN.md's input shape).
+    static let memberNames: Set<String> = [
+        "authenticated", "headers", "host", "method", "path", "path_segments", "query", "request_id", "route", "scheme",
+        "source_ip", "time_ns", "token",
+    ]
+
     static func build(context: RequestContext, route: RuntimeRoute, identityHeaders: Set<String>) -> Value {
         // Headers by lower-cased name, repeated ones joined with ", ", in key order.
         var headerNames: [String] = []
