@@ -166,9 +166,10 @@ public final class Gateway: Service, Sendable {
                     // FrontHandler orders pipelined requests and handles quiescing itself. Outbound header
                     // validation is off: every value sent comes from the parser (already validated) or
                     // is checked where the gateway makes it (HeaderRules.isSafeValue, token names).
-                    try sync.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false,
-                                                         withOutboundHeaderValidation: false, withEncoderConfiguration: .init(),
-                                                         withDecoderLimitConfiguration: limits)
+                    // Requests are read by NIO's strict HTTP/1 decoder; responses are written as bytes
+                    // by FrontHandler (no response encoder: proxied heads are copied field lines).
+                    try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes,
+                                                                                limitConfiguration: limits)))
                     try sync.addHandler(FrontHandler(core: core))
                     core.metrics.connectionOpened()
                     channel.closeFuture.whenComplete { _ in core.metrics.connectionClosed() }

@@ -15,8 +15,11 @@ import RegoLite
 /// around every response: two `epoll_ctl` calls per request).
 final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    /// Responses are written as bytes (no response encoder): proxied heads are made by copying
+    /// the upstream's field lines (HeaderRules.clientResponseHead), the gateway's own answers by
+    /// `serialize`.
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     enum State {
         case idle
@@ -42,6 +45,8 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The identity made of the last token this connection presented: a client sends the same
     /// token on every request of a connection, and parsing its JSON again would cost more than
     /// verifying it from the cache. Used only after the token verified again.
+    /// How the body of the proxied response in progress reaches the client.
+    private var responseFraming = HeaderRules.ClientFraming.none
     private var lastIdentity: (token: String, identity: VerifiedIdentity)?
     /// This connection's recent decisions (Policy/DecisionCache.swift).
     private(set) var decisionCache = DecisionCache()
@@ -400,8 +405,9 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         if close { headers.add(name: "Connection", value: "close") }
         let head = HTTPResponseHead(version: ctx.head.version, status: error.status, headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if ctx.head.method != .HEAD { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        var out = context.channel.allocator.buffer(capacity: 256 + body.readableBytes)
+        Self.serialize(head, into: &out)
+        if ctx.head.method != .HEAD { out.writeImmutableBuffer(body) }
         finishMetrics(ctx)
         if error.status.code >= 500 || error.code == .badRequest {
             core.logger.info("request refused", metadata: ["request_id": "\(ctx.requestID)", "status": "\(error.status.code)",
@@ -409,13 +415,13 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         if close {
             state = .rejected(ctx, closeAfterResponse: true)
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [weak self] _ in
+            context.writeAndFlush(wrapOutboundOut(out)).assumeIsolated().whenComplete { [weak self] _ in
                 self?.lingeringClose()
             }
             return
         }
         state = .rejected(ctx, closeAfterResponse: false)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         if ctx.requestEnded {
             finishRequest(ctx)
         } else {
@@ -423,17 +429,56 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    func writeResponseHead(_ head: HTTPResponseHead, ctx: RequestContext) {
-        ctx.responseStatus = Int(head.status.code)
-        context?.write(wrapOutboundOut(.head(head)), promise: nil)
+    /// A gateway-made response head (errors, 101s) as bytes.
+    static func serialize(_ head: HTTPResponseHead, into out: inout ByteBuffer) {
+        out.writeStaticString(head.version.minor == 0 && head.version.major == 1 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        out.writeString(String(head.status.code))
+        out.writeStaticString(" ")
+        out.writeString(head.status.reasonPhrase)
+        out.writeStaticString("\r\n")
+        for (name, value) in head.headers {
+            out.writeString(name)
+            out.writeStaticString(": ")
+            out.writeString(value)
+            out.writeStaticString("\r\n")
+        }
+        out.writeStaticString("\r\n")
     }
 
-    func writeInformational(_ head: HTTPResponseHead) {
-        context?.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+    /// The head of the upstream's final response; its body follows through `writeResponseBody`.
+    func writeResponseHead(_ upstream: UpstreamResponseHead, ctx: RequestContext) {
+        guard let context else { return }
+        ctx.responseStatus = upstream.status
+        responseFraming = HeaderRules.clientFraming(upstream, clientVersion: ctx.head.version)
+        if responseFraming == .close { ctx.keepAlive = false }
+        var out = context.channel.allocator.buffer(capacity: upstream.block.readableBytes + 128)
+        HeaderRules.clientResponseHead(upstream, ctx: ctx, websocket: false, framing: responseFraming, keepAlive: ctx.keepAlive, into: &out)
+        context.write(wrapOutboundOut(out), promise: nil)
+    }
+
+    /// A 1xx other than 101 (`100 Continue`): passed on at once.
+    func writeInformational(_ upstream: UpstreamResponseHead, ctx: RequestContext) {
+        guard let context, ctx.head.version.minor >= 1 else { return }  // HTTP/1.0 clients get no 1xx
+        var out = context.channel.allocator.buffer(capacity: upstream.block.readableBytes + 128)
+        HeaderRules.clientResponseHead(upstream, ctx: ctx, websocket: false, framing: .none, keepAlive: true, into: &out)
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
     func writeResponseBody(_ body: ByteBuffer) {
-        context?.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        guard let context, body.readableBytes > 0 else { return }
+        switch responseFraming {
+        case .length, .close:
+            context.write(wrapOutboundOut(body), promise: nil)
+        case .chunked:
+            var size = context.channel.allocator.buffer(capacity: 18)
+            size.writeString(String(body.readableBytes, radix: 16))
+            size.writeStaticString("\r\n")
+            context.write(wrapOutboundOut(size), promise: nil)
+            context.write(wrapOutboundOut(body), promise: nil)
+            context.write(wrapOutboundOut(ByteBuffer(staticString: "\r\n")), promise: nil)
+        case .none:
+            break  // HEAD, 204, 304: nothing may follow the head
+        }
     }
 
     func flush() { context?.flush() }
@@ -443,12 +488,15 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let context else { return }
         finishMetrics(ctx)
         let close = !ctx.keepAlive || !ctx.requestEnded
+        let last = responseFraming == .chunked ? ByteBuffer(staticString: "0\r\n\r\n") : ByteBuffer()
+        responseFraming = .none
         if close {
             state = .rejected(ctx, closeAfterResponse: true)
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [weak self] _ in self?.context?.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(last)).assumeIsolated().whenComplete { [weak self] _ in self?.context?.close(promise: nil) }
             return
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        if last.readableBytes > 0 { context.write(wrapOutboundOut(last), promise: nil) }
+        context.flush()
         finishRequest(ctx)
     }
 
@@ -514,13 +562,14 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: WebSocket
 
     /// Upstream answered 101: send it on, drop both HTTP codecs and splice the two connections.
-    func startTunnel(_ ctx: RequestContext, response: HTTPResponseHead, upstream: UpstreamConnection, route: RuntimeRoute) {
+    func startTunnel(_ ctx: RequestContext, response: UpstreamResponseHead, upstream: UpstreamConnection, route: RuntimeRoute) {
         guard let context else { return }
         ctx.responseStatus = 101
         finishMetrics(ctx)
         state = .tunnel
-        context.write(wrapOutboundOut(.head(response)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        var out = context.channel.allocator.buffer(capacity: response.block.readableBytes + 128)
+        HeaderRules.clientResponseHead(response, ctx: ctx, websocket: true, framing: .none, keepAlive: true, into: &out)
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         WebSocketTunnel.splice(client: context.channel, clientHandler: self, upstream: upstream, idleTimeout: route.websocket?.idleTimeout ?? 300,
                                expiresAt: route.websocket?.closeOnTokenExpiry == true ? ctx.identity?.expiresAt : nil, core: core)
         resumeReading()

@@ -1,3 +1,4 @@
+import NIOCore
 import NIOHTTP1
 
 /// What crosses the gateway in each direction (RFC 9110 §7.6.1 hop-by-hop fields, forwarding
@@ -133,21 +134,86 @@ enum HeaderRules {
         return kept.isEmpty ? nil : kept.joined(separator: "&")
     }
 
-    /// The response head sent to the client.
-    static func clientResponseHead(_ upstream: HTTPResponseHead, ctx: RequestContext, websocket: Bool) -> HTTPResponseHead {
-        let tokens = connectionTokens(upstream.headers)
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(upstream.headers.count + 3)
-        for (name, value) in upstream.headers {
-            let lower = name.asciiLowercased
-            if lower == "x-request-id" || lower == "x-process-time" { continue }
-            if websocket && (lower == "upgrade" || lower == "connection") { headers.add(name: name, value: value); continue }
-            if hopByHop.contains(lower) || tokens.contains(lower) { continue }
-            headers.add(name: name, value: value)
+    /// How the client gets a proxied response's body.
+    enum ClientFraming: Equatable {
+        /// No body (HEAD, 1xx, 204, 304): the upstream's `Content-Length`, if any, is passed on as it is.
+        case none
+        case length(Int64)
+        /// Re-framed in chunks (an HTTP/1.1 client; the upstream sent chunks or closes at the end).
+        case chunked
+        /// Until the gateway closes the connection (an HTTP/1.0 client without a length).
+        case close
+    }
+
+    static func clientFraming(_ upstream: UpstreamResponseHead, clientVersion: HTTPVersion) -> ClientFraming {
+        switch upstream.framing {
+        case .none: return .none
+        case .length(let n): return .length(n)
+        case .chunked, .untilClose: return clientVersion.minor >= 1 && clientVersion.major == 1 ? .chunked : .close
         }
-        headers.add(name: "X-Request-ID", value: ctx.requestID)
-        headers.add(name: "X-Process-Time", value: ctx.processTime)
-        if !ctx.keepAlive && !websocket { headers.add(name: "connection", value: "close") }
-        return HTTPResponseHead(version: ctx.head.version, status: upstream.status, headers: headers)
+    }
+
+    /// The response head sent to the client, as bytes: the status line in the client's version,
+    /// the upstream's field lines copied except hop-by-hop ones, those `Connection` names, framing
+    /// fields and the gateway's own; then the framing, `X-Request-ID`, `X-Process-Time` and
+    /// `Connection` as this connection needs.
+    static func clientResponseHead(_ upstream: UpstreamResponseHead, ctx: RequestContext, websocket: Bool,
+                                   framing: ClientFraming, keepAlive: Bool, into out: inout ByteBuffer) {
+        let version = ctx.head.version
+        out.writeStaticString(version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        out.writeString(String(upstream.status))
+        out.writeStaticString(" ")
+        let reason = upstream.bytes(upstream.reason)
+        if reason.isEmpty { out.writeString(HTTPResponseStatus(statusCode: upstream.status).reasonPhrase) } else { out.writeBytes(reason) }
+        out.writeStaticString("\r\n")
+        let tokens = upstream.connectionTokens
+        for field in upstream.fields {
+            if websocket && (upstream.nameIs(field, "upgrade") || upstream.nameIs(field, "connection")) {
+                out.writeBytes(upstream.bytes(field.line))
+                continue
+            }
+            if isHopByHop(upstream, field) || upstream.nameIs(field, "x-request-id") || upstream.nameIs(field, "x-process-time") {
+                continue
+            }
+            if upstream.nameIs(field, "content-length") && framing != .none { continue }
+            if !tokens.isEmpty && tokens.contains(upstream.name(field).lowercased()) { continue }
+            out.writeBytes(upstream.bytes(field.line))
+        }
+        switch framing {
+        case .length(let n):
+            out.writeStaticString("Content-Length: ")
+            out.writeString(String(n))
+            out.writeStaticString("\r\n")
+        case .chunked:
+            out.writeStaticString("Transfer-Encoding: chunked\r\n")
+        case .none, .close:
+            break
+        }
+        out.writeStaticString("X-Request-ID: ")
+        out.writeString(ctx.requestID)
+        out.writeStaticString("\r\nX-Process-Time: ")
+        out.writeString(ctx.processTime)
+        out.writeStaticString("\r\n")
+        if !websocket {
+            if !keepAlive {
+                out.writeStaticString("Connection: close\r\n")
+            } else if version.minor == 0 {
+                out.writeStaticString("Connection: keep-alive\r\n")  // HTTP/1.0 closes by default
+            }
+        }
+        out.writeStaticString("\r\n")
+    }
+
+    private static func isHopByHop(_ head: UpstreamResponseHead, _ field: UpstreamResponseHead.Field) -> Bool {
+        switch field.name.count {
+        case 2: return head.nameIs(field, "te")
+        case 7: return head.nameIs(field, "trailer") || head.nameIs(field, "upgrade")
+        case 10: return head.nameIs(field, "connection") || head.nameIs(field, "keep-alive")
+        case 16: return head.nameIs(field, "proxy-connection")
+        case 17: return head.nameIs(field, "transfer-encoding")
+        case 18: return head.nameIs(field, "proxy-authenticate")
+        case 19: return head.nameIs(field, "proxy-authorization")
+        default: return false
+        }
     }
 }

@@ -12,8 +12,8 @@ final class ProxyExchange {
         case forwarding
         /// Response head sent to the client; its body is streaming.
         case responding
-        /// The upstream answered 101: the splice happens at the end of that response.
-        case upgrading(HTTPResponseHead)
+        /// The upstream answered 101: the splice follows at once.
+        case upgrading
         case finished
     }
 
@@ -34,6 +34,10 @@ final class ProxyExchange {
     private var lastActivity = NIODeadline.now()
     private var upstreamStart: NIODeadline = .now()
     private var needsFlush = false
+    /// The client sent a chunked body: it goes upstream in chunks again (the decoder removed them).
+    private var chunkedBody = false
+    /// The upstream's 101, sent on when the splice starts.
+    private var upgradeHead: UpstreamResponseHead?
 
     static let idempotent: Set<String> = ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]
 
@@ -70,21 +74,53 @@ final class ProxyExchange {
             return
         }
         self.connection = connection
-        connection.handler.exchange = self
+        connection.handler.prepare(for: self, requestIsHEAD: ctx.head.method == .HEAD)
         let channel = connection.channel
         let head = HeaderRules.upstreamRequestHead(ctx, route: route, target: target, websocket: websocket)
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        chunkedBody = head.headers.contains(name: "transfer-encoding")
+        var out = channel.allocator.buffer(capacity: 512 + ctx.head.uri.utf8.count)
+        Self.serialize(head, into: &out)
+        channel.write(out, promise: nil)
         while let part = ctx.pendingBody.popFirst() {
-            channel.write(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil)
+            writeBody(part, to: channel)
         }
         if ctx.requestEnded {
             requestEndSent = true
-            channel.write(HTTPClientRequestPart.end(nil), promise: nil)
+            if chunkedBody { channel.write(ByteBuffer(staticString: "0\r\n\r\n"), promise: nil) }
         }
         channel.flush()
         phase = .forwarding
         armReadTimeout()  // re-armed by every body part sent: a long upload is progress, not a stall
         if !ctx.requestEnded && channel.isWritable { front.resumeReading() }
+    }
+
+    /// The request head as bytes (HTTP/1.1; every value came from the parser or was checked where made).
+    static func serialize(_ head: HTTPRequestHead, into out: inout ByteBuffer) {
+        out.writeString(head.method.rawValue)
+        out.writeStaticString(" ")
+        out.writeString(head.uri)
+        out.writeStaticString(" HTTP/1.1\r\n")
+        for (name, value) in head.headers {
+            out.writeString(name)
+            out.writeStaticString(": ")
+            out.writeString(value)
+            out.writeStaticString("\r\n")
+        }
+        out.writeStaticString("\r\n")
+    }
+
+    private func writeBody(_ body: ByteBuffer, to channel: Channel) {
+        guard body.readableBytes > 0 else { return }
+        if chunkedBody {
+            var size = channel.allocator.buffer(capacity: 18)
+            size.writeString(String(body.readableBytes, radix: 16))
+            size.writeStaticString("\r\n")
+            channel.write(size, promise: nil)
+            channel.write(body, promise: nil)
+            channel.write(ByteBuffer(staticString: "\r\n"), promise: nil)
+        } else {
+            channel.write(body, promise: nil)
+        }
     }
 
     private func connectFailed(_ error: Error, target: UpstreamTarget) {
@@ -113,7 +149,7 @@ final class ProxyExchange {
             if phase == .connecting { ctx.pendingBody.append(body) }
             return
         }
-        connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
+        writeBody(body, to: connection.channel)
         needsFlush = true
         if phase == .forwarding { armReadTimeout() }
     }
@@ -122,7 +158,8 @@ final class ProxyExchange {
         guard let connection, phase == .forwarding || phase == .responding, !requestEndSent else { return }
         requestEndSent = true
         needsFlush = false
-        connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        if chunkedBody { connection.channel.write(ByteBuffer(staticString: "0\r\n\r\n"), promise: nil) }
+        connection.channel.flush()
         if phase == .forwarding { armReadTimeout() }
     }
 
@@ -141,26 +178,27 @@ final class ProxyExchange {
 
     // MARK: response (from the upstream)
 
-    func upstreamHead(_ head: HTTPResponseHead) {
+    func upstreamHead(_ head: UpstreamResponseHead) {
         guard phase == .forwarding else { return }
-        if head.status.code / 100 == 1 && head.status != .switchingProtocols {
-            front.writeInformational(HTTPResponseHead(version: ctx.head.version, status: head.status, headers: head.headers))
+        if head.status / 100 == 1 && head.status != 101 {
+            front.writeInformational(head, ctx: ctx)
             return
         }
         metrics.upstream(route: route.id, seconds: Double((NIODeadline.now() - upstreamStart).nanoseconds) / 1e9)
-        if head.status == .switchingProtocols {
+        if head.status == 101 {
             guard websocket, connection != nil else {
                 fail(GatewayError(status: .badGateway, code: .upstreamUnavailable, message: "the upstream switched protocols unexpectedly"))
                 return
             }
             cancelReadTimeout()
-            phase = .upgrading(head)
+            phase = .upgrading
+            upgradeHead = head
             return
         }
-        upstreamKeepAlive = head.isKeepAlive
+        upstreamKeepAlive = head.keepAlive
         phase = .responding
         armReadTimeout()
-        front.writeResponseHead(HeaderRules.clientResponseHead(head, ctx: ctx, websocket: false), ctx: ctx)
+        front.writeResponseHead(head, ctx: ctx)
     }
 
     func upstreamBody(_ body: ByteBuffer) {
@@ -187,16 +225,16 @@ final class ProxyExchange {
         }
     }
 
+    /// The 101's head was read: from here on, bytes are frames.
+    func upstreamUpgraded() {
+        guard phase == .upgrading, let head = upgradeHead, let connection else { return }
+        phase = .finished
+        self.connection = nil
+        connection.handler.exchange = nil
+        front.startTunnel(ctx, response: head, upstream: connection, route: route)
+    }
+
     func upstreamEnd() {
-        if case .upgrading(let head) = phase, let connection {
-            // The decoder has delivered all of the 101 response: from here on, bytes are frames.
-            phase = .finished
-            self.connection = nil
-            connection.handler.exchange = nil
-            front.startTunnel(ctx, response: HeaderRules.clientResponseHead(head, ctx: ctx, websocket: true),
-                              upstream: connection, route: route)
-            return
-        }
         guard phase == .responding else { return }
         cancelReadTimeout()
         phase = .finished
@@ -215,7 +253,7 @@ final class ProxyExchange {
 
     /// The upstream connection closed or failed.
     func upstreamClosed(error: Error?) {
-        if case .upgrading = phase { phase = .forwarding }
+        if phase == .upgrading { phase = .forwarding }
         guard phase == .forwarding || phase == .responding else { return }
         cancelReadTimeout()
         let reused = connection?.reused ?? false

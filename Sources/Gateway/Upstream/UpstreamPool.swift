@@ -38,7 +38,6 @@ final class UpstreamPool: @unchecked Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes, enableOutboundHeaderValidation: false)
                     try sync.addHandler(UpstreamHandler(), name: UpstreamHandler.name)
                 }
             }
@@ -85,33 +84,70 @@ final class UpstreamConnection: @unchecked Sendable {
     }
 }
 
-/// Hands an upstream connection's events to the exchange using it, and holds back reads while
-/// the client cannot take more response bytes (back-pressure).
+/// Reads an upstream connection's responses (ResponseParser: bytes in, heads and body slices
+/// out) for the exchange using it, writes what the exchange sends as bytes, and holds back reads
+/// while the client cannot take more response bytes (back-pressure).
 final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
     static let name = "portcullis.upstream"
 
     var exchange: ProxyExchange?
+    private var parser = ResponseParser()
+    private var requestIsHEAD = false
+    /// Bytes the upstream sent right after its 101 (frames of the new protocol), for the splice.
+    private(set) var upgradeLeftover: ByteBuffer?
     private var gate = ReadGate()
     private(set) var context: ChannelHandlerContext?
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
+    /// A new request goes out on this connection.
+    func prepare(for exchange: ProxyExchange, requestIsHEAD: Bool) {
+        self.exchange = exchange
+        self.requestIsHEAD = requestIsHEAD
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        guard let exchange else {
-            // A response with no request (or after the exchange gave up): the connection is unusable.
-            context.close(promise: nil)
+        var buffer = unwrapInboundIn(data)
+        if parser.isUpgraded {
+            upgradeLeftover.setOrWriteBuffer(&buffer)
             return
         }
-        switch part {
-        case .head(let head): exchange.upstreamHead(head)
-        case .body(let body): exchange.upstreamBody(body)
-        case .end: exchange.upstreamEnd()
+        do {
+            // The sink runs the exchange, which may end, release this connection and start the
+            // next request on it: nothing here touches `parser` from inside.
+            try parser.feed(&buffer, requestIsHEAD: { self.requestIsHEAD }) { event in
+                // A response with no request (or after the exchange gave up): the connection is unusable.
+                guard let exchange = self.exchange else { throw UpstreamProtocolError("a response nobody asked for") }
+                switch event {
+                case .head(let head): exchange.upstreamHead(head)
+                case .body(let body): exchange.upstreamBody(body)
+                case .end: exchange.upstreamEnd()
+                }
+            }
+            if parser.isUpgraded {
+                if buffer.readableBytes > 0 { upgradeLeftover.setOrWriteBuffer(&buffer) }
+                exchange?.upstreamUpgraded()
+            }
+        } catch {
+            fail(context, error)
         }
+    }
+
+    /// Hands over what arrived after the 101 (the splice forwards it first).
+    func takeUpgradeLeftover() -> ByteBuffer? {
+        defer { upgradeLeftover = nil }
+        return upgradeLeftover
+    }
+
+    private func fail(_ context: ChannelHandlerContext, _ error: Error) {
+        let exchange = self.exchange
+        self.exchange = nil
+        context.close(promise: nil)
+        exchange?.upstreamClosed(error: error)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -120,15 +156,19 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        exchange?.upstreamClosed(error: nil)
+        do {
+            try parser.closed { event in
+                if case .end = event { exchange?.upstreamEnd() }
+            }
+            exchange?.upstreamClosed(error: nil)
+        } catch {
+            exchange?.upstreamClosed(error: error)
+        }
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        let exchange = self.exchange
-        self.exchange = nil
-        context.close(promise: nil)
-        exchange?.upstreamClosed(error: error)
+        fail(context, error)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

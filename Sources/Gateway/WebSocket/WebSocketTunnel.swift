@@ -19,21 +19,17 @@ enum WebSocketTunnel {
         }
         do {
             let up = upstream.channel.pipeline.syncOperations
-            // The glue must be in place before the response decoder goes: it forwards any bytes
-            // the upstream sent right after its 101.
+            // Frames the upstream sent right behind its 101 go first.
+            let leftover = upstream.handler.takeUpgradeLeftover()
             up.removeHandler(upstream.handler, promise: nil)
             try up.addHandler(upstreamGlue)
-            up.removeHandler(try up.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
-            up.removeHandler(try up.handler(type: HTTPRequestEncoder.self), promise: nil)
-            if let validator = try? up.handler(type: NIOHTTPRequestHeadersValidator.self) { up.removeHandler(validator, promise: nil) }
 
             let down = client.pipeline.syncOperations
             try down.addHandler(IdleStateHandler(allTimeout: .nanoseconds(Int64(idleTimeout * 1e9))))
             try down.addHandler(clientGlue)
             down.removeHandler(clientHandler, promise: nil)
             down.removeHandler(try down.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
-            down.removeHandler(try down.handler(type: HTTPResponseEncoder.self), promise: nil)
-            if let validator = try? down.handler(type: NIOHTTPResponseHeadersValidator.self) { down.removeHandler(validator, promise: nil) }
+            if let leftover, leftover.readableBytes > 0 { client.writeAndFlush(leftover, promise: nil) }
         } catch {
             core.logger.error("could not splice the WebSocket connections", metadata: ["error": "\(error)"])
             client.close(promise: nil)
