@@ -80,6 +80,9 @@ class Upstream:
     .../status/NNN         -> that status with a JSON body
     (the behaviour is chosen by the path's last segment, whatever the prefix)
     /drop                  -> closes the connection without answering
+    /chunked?size=N        -> N bytes in chunks of up to 1000 (Transfer-Encoding: chunked)
+    /until-close?size=N    -> N bytes without a length, then the upstream closes the connection
+    /bad-framing           -> a head with both Content-Length and Transfer-Encoding (never valid)
     """
 
     def __init__(self):
@@ -137,6 +140,27 @@ class Upstream:
                           "header_list": list(self.headers.items()), "body_bytes": body_bytes}
                 with upstream.lock:
                     upstream.requests.append(record)
+                if path == "/chunked":
+                    size = int(params.get("size", "0"))
+                    self.send_response(200)
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    while size:
+                        n = min(size, 1000)
+                        self.wfile.write(b"%x\r\n" % n + b"c" * n + b"\r\n")
+                        size -= n
+                    self.wfile.write(b"0\r\nX-Trailer: dropped\r\n\r\n")
+                    return
+                if path == "/until-close":
+                    self.close_connection = True
+                    self.send_response(200)
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.wfile.write(b"u" * int(params.get("size", "0")))
+                    return
+                if path == "/bad-framing":
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+                    return
                 if path == "/download":
                     size = int(params.get("size", "0"))
                     self.send_response(200)

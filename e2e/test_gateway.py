@@ -308,6 +308,34 @@ def test_a_connection_reuses_a_decision_only_for_the_same_identity_and_request(g
     assert metric("portcullis_decision_cache_misses_total") - misses == 5
 
 
+# --- upstream response framing ------------------------------------------------------------------
+
+def test_upstream_response_framings_reach_the_client_whole(gateway, issuer):
+    """The gateway reads upstream responses itself (ResponseParser) and frames their bodies again:
+    chunked and close-delimited bodies reach an HTTP/1.1 client chunked on a connection that stays
+    usable, an HTTP/1.0 client gets the body until the close, HEAD gets a head only."""
+    token = issuer.token(["viewer"])
+    with requests.Session() as session:
+        for path, char in [("/devices/chunked?size=5500", b"c"), ("/devices/until-close?size=4321", b"u")]:
+            r = session.get(gateway.base + path, headers=auth(token))
+            assert r.status_code == 200, r.text
+            assert r.content == char * int(path.rsplit("=", 1)[1])
+            assert r.headers["Transfer-Encoding"] == "chunked" and "X-Trailer" not in r.headers
+            assert r.headers["X-Request-ID"]
+        assert session.get(gateway.base + "/devices/d-1", headers=auth(token)).status_code == 200
+    raw = raw_request(gateway.port, f"GET /devices/chunked?size=2500 HTTP/1.0\r\nHost: a\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 200") and b"chunked" not in head.lower() and b"connection: close" in head.lower()
+    assert body == b"c" * 2500
+    r = requests.head(gateway.base + "/devices/d-1", headers=auth(token))
+    assert r.status_code == 200 and r.content == b"" and int(r.headers["Content-Length"]) > 0
+
+
+def test_an_upstream_response_with_ambiguous_framing_is_502(gateway, issuer):
+    r = requests.get(gateway.base + "/devices/bad-framing", headers=auth(issuer.token(["viewer"])))
+    assert_error(r, 502, "upstream_unavailable")
+
+
 # --- path normalization -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path,upstream_path", [
