@@ -45,9 +45,9 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The identity made of the last token this connection presented: a client sends the same
     /// token on every request of a connection, and parsing its JSON again would cost more than
     /// verifying it from the cache. Used only after the token verified again.
+    private var lastIdentity: (token: String, identity: VerifiedIdentity)?
     /// How the body of the proxied response in progress reaches the client.
     private var responseFraming = HeaderRules.ClientFraming.none
-    private var lastIdentity: (token: String, identity: VerifiedIdentity)?
     /// This connection's recent decisions (Policy/DecisionCache.swift).
     private(set) var decisionCache = DecisionCache()
 
