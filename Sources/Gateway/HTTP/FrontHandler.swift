@@ -436,13 +436,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         out.writeStaticString(" ")
         out.writeString(head.status.reasonPhrase)
         out.writeStaticString("\r\n")
-        for (name, value) in head.headers {
-            out.writeString(name)
-            out.writeStaticString(": ")
-            out.writeString(value)
-            out.writeStaticString("\r\n")
-        }
-        out.writeStaticString("\r\n")
+        WireFormat.writeFields(head.headers, into: &out)
     }
 
     /// The head of the upstream's final response; its body follows through `writeResponseBody`.
@@ -470,12 +464,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .length, .close:
             context.write(wrapOutboundOut(body), promise: nil)
         case .chunked:
-            var size = context.channel.allocator.buffer(capacity: 18)
-            size.writeString(String(body.readableBytes, radix: 16))
-            size.writeStaticString("\r\n")
-            context.write(wrapOutboundOut(size), promise: nil)
-            context.write(wrapOutboundOut(body), promise: nil)
-            context.write(wrapOutboundOut(ByteBuffer(staticString: "\r\n")), promise: nil)
+            WireFormat.writeChunk(body, allocator: context.channel.allocator) { context.write(wrapOutboundOut($0), promise: nil) }
         case .none:
             break  // HEAD, 204, 304: nothing may follow the head
         }
@@ -488,7 +477,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let context else { return }
         finishMetrics(ctx)
         let close = !ctx.keepAlive || !ctx.requestEnded
-        let last = responseFraming == .chunked ? ByteBuffer(staticString: "0\r\n\r\n") : ByteBuffer()
+        let last = responseFraming == .chunked ? WireFormat.lastChunk : ByteBuffer()
         responseFraming = .none
         if close {
             state = .rejected(ctx, closeAfterResponse: true)

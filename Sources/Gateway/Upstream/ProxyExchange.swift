@@ -86,7 +86,7 @@ final class ProxyExchange {
         }
         if ctx.requestEnded {
             requestEndSent = true
-            if chunkedBody { channel.write(ByteBuffer(staticString: "0\r\n\r\n"), promise: nil) }
+            if chunkedBody { channel.write(WireFormat.lastChunk, promise: nil) }
         }
         channel.flush()
         phase = .forwarding
@@ -100,24 +100,13 @@ final class ProxyExchange {
         out.writeStaticString(" ")
         out.writeString(head.uri)
         out.writeStaticString(" HTTP/1.1\r\n")
-        for (name, value) in head.headers {
-            out.writeString(name)
-            out.writeStaticString(": ")
-            out.writeString(value)
-            out.writeStaticString("\r\n")
-        }
-        out.writeStaticString("\r\n")
+        WireFormat.writeFields(head.headers, into: &out)
     }
 
     private func writeBody(_ body: ByteBuffer, to channel: Channel) {
         guard body.readableBytes > 0 else { return }
         if chunkedBody {
-            var size = channel.allocator.buffer(capacity: 18)
-            size.writeString(String(body.readableBytes, radix: 16))
-            size.writeStaticString("\r\n")
-            channel.write(size, promise: nil)
-            channel.write(body, promise: nil)
-            channel.write(ByteBuffer(staticString: "\r\n"), promise: nil)
+            WireFormat.writeChunk(body, allocator: channel.allocator) { channel.write($0, promise: nil) }
         } else {
             channel.write(body, promise: nil)
         }
@@ -158,7 +147,7 @@ final class ProxyExchange {
         guard let connection, phase == .forwarding || phase == .responding, !requestEndSent else { return }
         requestEndSent = true
         needsFlush = false
-        if chunkedBody { connection.channel.write(ByteBuffer(staticString: "0\r\n\r\n"), promise: nil) }
+        if chunkedBody { connection.channel.write(WireFormat.lastChunk, promise: nil) }
         connection.channel.flush()
         if phase == .forwarding { armReadTimeout() }
     }

@@ -45,11 +45,7 @@ struct UpstreamResponseHead {
     /// The field's name equals `lowercased` ignoring ASCII case.
     func nameIs(_ field: Field, _ lowercased: StaticString) -> Bool {
         guard field.name.count == lowercased.utf8CodeUnitCount else { return false }
-        return block.withUnsafeReadableBytes { raw in
-            let expected = UnsafeRawBufferPointer(start: lowercased.utf8Start, count: lowercased.utf8CodeUnitCount)
-            for i in 0..<field.name.count where raw[field.name.lowerBound + i] | 0x20 != expected[i] | 0x20 { return false }
-            return true
-        }
+        return block.withUnsafeReadableBytes { ResponseParser.equalsLower($0, field.name, lowercased) }
     }
 
     func name(_ field: Field) -> String { String(decoding: bytes(field.name), as: UTF8.self) }
@@ -357,7 +353,7 @@ struct ResponseParser {
         }
     }
 
-    private static func equalsLower(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercased: StaticString) -> Bool {
+    static func equalsLower(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercased: StaticString) -> Bool {
         let expected = UnsafeRawBufferPointer(start: lowercased.utf8Start, count: lowercased.utf8CodeUnitCount)
         guard range.count == expected.count else { return false }
         for k in 0..<range.count where raw[range.lowerBound + k] | 0x20 != expected[k] { return false }
