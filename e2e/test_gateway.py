@@ -187,6 +187,19 @@ def test_slow_upstream_is_504(gateway, issuer):
     assert time.time() - started < 2.5
 
 
+def test_a_short_read_timeout_holds_on_a_connection_a_longer_one_used_first(gateway, issuer):
+    """Read timeouts are watched per upstream connection, which routes share: a connection whose
+    last exchange had 30 s (ingest) still times out a 1 s route (analytics) after about 1 s."""
+    with requests.Session() as session:
+        for _ in range(4):  # every upstream connection of both event loops has served ingest
+            r = session.post(gateway.base + "/ingest/upload", data=b"x", headers=auth(issuer.token(["device"])))
+            assert r.status_code == 200, r.text
+        started = time.time()
+        r = session.get(gateway.base + "/analytics/slow?delay=3", headers=auth(issuer.token(["viewer"])))
+        assert_error(r, 504, "upstream_timeout")
+        assert time.time() - started < 2.5
+
+
 def test_encoded_slash_is_400(gateway):
     assert_error(requests.get(gateway.base + "/devices%2f..%2fadmin"), 400, "bad_request")
 

@@ -11,6 +11,10 @@ public final class Authenticator: Sendable {
         public let token: VerifiedJWT
         public let issuer: String
         public let cached: Bool
+        /// Trusted until then at most: the earlier of `exp` + leeway and the token cache's TTL.
+        public let deadline: Double
+        /// The issuer's leeway, for re-checking the time claims.
+        public let leeway: Double
     }
 
     public let issuers: [String: IssuerKeys]
@@ -72,7 +76,22 @@ public final class Authenticator: Sendable {
     public func cachedVerification(_ token: String) -> Verification? {
         guard let entry = tokenCache.lookup(token, now: clock()), let issuer = issuers[entry.issuer],
               issuer.snapshot.containsKey(kid: entry.kid) else { return nil }
-        return Verification(token: entry.token, issuer: entry.issuer, cached: true)
+        return Verification(token: entry.token, issuer: entry.issuer, cached: true, deadline: entry.expiresAt, leeway: entry.leeway)
+    }
+
+    /// A verification its caller kept (a connection's last token, sent again byte for byte)
+    /// confirmed again now, as a cache hit would be but without hashing the token: before its
+    /// deadline, its time claims valid, its key still in the issuer's current set. Counted as a
+    /// token-cache hit.
+    public func reconfirm(_ verification: Verification) -> Bool {
+        let now = clock()
+        guard now < verification.deadline, let issuer = issuers[verification.issuer],
+              issuer.snapshot.containsKey(kid: verification.token.keyID) else { return false }
+        let policy = ClaimsPolicy(leeway: verification.leeway, requireExpiration: false)
+        let token = verification.token
+        do { try policy.checkTimes(exp: token.expiresAt, nbf: token.notBefore, iat: token.issuedAt, now: now) } catch { return false }
+        tokenCache.countReconfirmedHit()
+        return true
     }
 
     public func verify(_ token: String) async throws(JOSEError) -> Verification {
@@ -99,7 +118,8 @@ public final class Authenticator: Sendable {
             verified = try verifier.verify(jws, registeredClaims: registered, now: clock())
         }
         tokenCache.insert(token, verified: verified, issuer: config.issuer, leeway: config.leeway, now: now)
-        return Verification(token: verified, issuer: config.issuer, cached: false)
+        let deadline = min(now + tokenCache.ttl, (verified.expiresAt ?? .infinity) + config.leeway)
+        return Verification(token: verified, issuer: config.issuer, cached: false, deadline: deadline, leeway: config.leeway)
     }
 
     /// The `iss` claim before verification: used only to choose which issuer's keys to try.

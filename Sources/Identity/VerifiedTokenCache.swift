@@ -45,6 +45,8 @@ public final class VerifiedTokenCache: Sendable {
 
     public let capacity: Int
     public let ttl: Double
+    /// Hits answered by a caller's own copy of an entry (`Authenticator.reconfirm`).
+    private let reconfirmedHits = Atomic<Int>(0)
     private let shardCapacity: Int
     private let shards: [LockedShard]
 
@@ -142,8 +144,12 @@ public final class VerifiedTokenCache: Sendable {
         }
     }
 
+    /// Counts a hit answered without a lookup: a caller re-checked its own copy of an entry.
+    public func countReconfirmedHit() { reconfirmedHits.add(1, ordering: .relaxed) }
+
     public var statistics: Statistics {
         var total = Statistics()
+        total.hits = reconfirmedHits.load(ordering: .relaxed)
         for shard in shards {
             shard.mutex.withLock { shard in
                 total.hits += shard.hits

@@ -7,8 +7,7 @@ import Testing
 @Suite struct AcceptChecksTests {
     /// The checks as FrontHandler calls them: every value of each framing header, as sent.
     private func problem(_ head: HTTPRequestHead, limits: Limits = Limits()) -> String? {
-        AcceptChecks.problem(head, transferEncodings: head.headers["transfer-encoding"],
-                             lengths: head.headers["content-length"], hosts: head.headers["host"], limits: limits)
+        AcceptChecks.problem(head, fields: RequestFields(head), limits: limits)
     }
 
     private static let host = ("Host", "api.local")
@@ -95,7 +94,7 @@ import Testing
     @Test func headersOverTheHeaderLimitAreRefused() {
         let head = Fixture.head(.GET, "/a", [Self.host, ("X-Filler", String(repeating: "f", count: 100))])
         var limits = Limits()
-        limits.maxHeaderBytes = AcceptChecks.headerBytes(head)
+        limits.maxHeaderBytes = RequestFields(head).headerBytes
         #expect(problem(head, limits: limits) == nil)
         limits.maxHeaderBytes -= 1
         #expect(problem(head, limits: limits) == "the request headers are larger than \(limits.maxHeaderBytes) bytes")
@@ -109,7 +108,7 @@ import Testing
     @Test func headerBytesCountTheRequestLineAndEveryHeaderLine() {
         let head = Fixture.head(.GET, "/abc", [("Host", "h"), ("A", "bb")])
         // "GET /abc HTTP/1.1\r\n" and "Host: h\r\n", "A: bb\r\n" (approximately).
-        #expect(AcceptChecks.headerBytes(head) == 3 + 4 + 12 + (4 + 1 + 4) + (1 + 2 + 4))
+        #expect(RequestFields(head).headerBytes == 3 + 4 + 12 + (4 + 1 + 4) + (1 + 2 + 4))
     }
 
     @Test(arguments: [(2, 0), (0, 9), (1, 2), (3, 0)] as [(Int, Int)])
@@ -130,16 +129,16 @@ import Testing
     ] as [(String, String, Bool)])
     func aWebSocketUpgradeNeedsUpgradeWebsocketAndConnectionUpgrade(connection: String, upgrade: String, expected: Bool) {
         let head = Fixture.head(.GET, "/ws", [Self.host, ("Connection", connection), ("Upgrade", upgrade)])
-        #expect(AcceptChecks.isWebSocketUpgrade(head) == expected)
+        #expect(AcceptChecks.isWebSocketUpgrade(head, fields: RequestFields(head)) == expected)
     }
 
     @Test func aWebSocketUpgradeIsAGet() {
         let head = Fixture.head(.POST, "/ws", [Self.host, ("Connection", "Upgrade"), ("Upgrade", "websocket")])
-        #expect(!AcceptChecks.isWebSocketUpgrade(head))
+        #expect(!AcceptChecks.isWebSocketUpgrade(head, fields: RequestFields(head)))
     }
 
     @Test func connectionUpgradeWithoutAnUpgradeHeaderIsNoWebSocket() {
         let head = Fixture.head(.GET, "/ws", [Self.host, ("Connection", "Upgrade")])
-        #expect(!AcceptChecks.isWebSocketUpgrade(head))
+        #expect(!AcceptChecks.isWebSocketUpgrade(head, fields: RequestFields(head)))
     }
 }

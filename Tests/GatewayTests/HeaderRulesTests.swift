@@ -26,7 +26,7 @@ import Testing
                                       sourceIP: sourceIP)
         prepare(ctx)
         let route = config.router.routes[0]
-        return HeaderRules.upstreamRequestHead(ctx, route: route, target: route.upstreams[0], websocket: false)
+        return Fixture.upstreamRequestHead(ctx, route: route, websocket: false)
     }
 
     // MARK: request: hop-by-hop
@@ -196,7 +196,7 @@ import Testing
         let ctx = try Fixture.context(Fixture.head(.GET, "/ws", [("Host", "api.local"), ("Connection", "Upgrade"),
                                                                  ("Upgrade", "websocket")]), config: config)
         let route = config.router.routes[0]
-        let head = HeaderRules.upstreamRequestHead(ctx, route: route, target: route.upstreams[0], websocket: true)
+        let head = Fixture.upstreamRequestHead(ctx, route: route, websocket: true)
         #expect(head.headers["connection"] == ["upgrade"])
         #expect(head.headers["upgrade"] == ["websocket"])
     }
@@ -205,7 +205,7 @@ import Testing
 
     /// Identity headers are made of token claims: a value that could end the header line is never
     /// injected. (Building a `VerifiedIdentity` needs a verified JWT from Identity, which this test
-    /// target does not depend on, so `upstreamRequestHead` with an identity is not covered here.)
+    /// target does not depend on, so `writeUpstreamRequestHead` with an identity is not covered here.)
     @Test(arguments: [
         ("admin", true), ("a, b", true), ("tab\there", true), ("caf\u{e9}", true), ("", true),
         ("a\r\nX-Injected: 1", false), ("a\nb", false), ("a\rb", false), ("nul\u{0}", false), ("del\u{7f}", false),

@@ -1,4 +1,6 @@
+import Foundation
 import GatewayConfig
+import NIOCore
 import NIOHTTP1
 @testable import Gateway
 
@@ -40,5 +42,25 @@ enum Fixture {
                               target: try PathNormalizer.normalize(head.uri), sourceIP: sourceIP,
                               host: head.headers["host"].first, contentLength: length,
                               hasBody: head.headers.contains(name: "transfer-encoding") || (length ?? 0) > 0)
+    }
+
+    /// The request head the gateway writes upstream, read back from its bytes (request line, then
+    /// every field line as written; the head must end with an empty line).
+    static func upstreamRequestHead(_ ctx: RequestContext, route: RuntimeRoute, websocket: Bool) -> HTTPRequestHead {
+        var out = ByteBuffer()
+        HeaderRules.writeUpstreamRequestHead(ctx, route: route, target: route.upstreams[0], websocket: websocket, into: &out)
+        let text = String(buffer: out)
+        precondition(text.hasSuffix("\r\n\r\n"), "the head does not end with an empty line: \(text)")
+        // ("\r\n" is one Character: the empty line is dropped as bytes.)
+        var lines = String(decoding: text.utf8.dropLast(4), as: UTF8.self).components(separatedBy: "\r\n")
+        let requestLine = lines.removeFirst().split(separator: " ")
+        precondition(requestLine.count == 3 && requestLine[2] == "HTTP/1.1", "bad request line \(requestLine)")
+        var headers = HTTPHeaders()
+        for line in lines {
+            let colon = line.firstIndex(of: ":")!
+            headers.add(name: String(line[..<colon]), value: String(line[line.index(after: colon)...].dropFirst()))
+        }
+        return HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: String(requestLine[0])), uri: String(requestLine[1]),
+                               headers: headers)
     }
 }

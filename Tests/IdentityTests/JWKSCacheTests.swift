@@ -152,6 +152,28 @@ struct JWKSCacheTests {
         await f.close()
     }
 
+    /// A connection's kept verification is confirmed again without the shared cache: only until
+    /// its token expires, and only while its key is in the issuer's set. Each one is a cache hit.
+    @Test func aKeptVerificationIsReconfirmedUntilExpiryOrKeyRemoval() async throws {
+        let f = try Fixture(keys: [("a", Keys.a), ("b", Keys.b)], configure: { $0.leeway = 0 })
+        await f.authenticator.refreshAll()
+        let verification = try await f.authenticator.verify(f.token(kid: "a", lifetime: 100))
+        let hits = f.authenticator.tokenCache.statistics.hits
+        #expect(f.authenticator.reconfirm(verification))
+        #expect(f.authenticator.tokenCache.statistics.hits == hits + 1)
+        f.clock.advance(99)
+        #expect(f.authenticator.reconfirm(verification))
+        f.clock.advance(2)
+        #expect(!f.authenticator.reconfirm(verification))
+
+        let other = try await f.authenticator.verify(f.token(kid: "a", lifetime: 100))
+        #expect(f.authenticator.reconfirm(other))
+        f.server.behaviour.withLock { $0.keys = [(kid: "b", key: Keys.b)] }
+        #expect(await f.issuerKeys.refresh())
+        #expect(!f.authenticator.reconfirm(other))
+        await f.close()
+    }
+
     @Test func discoveryNamingAnotherIssuerIsRefused() async throws {
         let f = try Fixture(behaviour: { $0.discoveredIssuer = "https://evil.example/realms/test" })
         #expect(await f.authenticator.refreshAll().count == 1)

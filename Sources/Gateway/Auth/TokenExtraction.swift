@@ -11,9 +11,8 @@ enum TokenExtraction {
     }
 
     static func token(_ ctx: RequestContext, websocket: Route.WebSocket?) -> Outcome {
-        let authorizations = ctx.head.headers["authorization"]
-        if authorizations.count > 1 { return .malformed("more than one Authorization header") }
-        if let header = authorizations.first {
+        if ctx.fields.authorizationCount > 1 { return .malformed("more than one Authorization header") }
+        if let header = ctx.fields.authorization {
             let trimmed = header.trimmingOWS()
             guard let space = trimmed.utf8.firstIndex(where: { $0 == 0x20 || $0 == 0x09 }) else {
                 return trimmed.equalsIgnoringASCIICase("bearer") ? .malformed("the Bearer credentials are empty") : .none

@@ -5,12 +5,12 @@ import NIOHTTP1
 /// refuses bad bytes, obs-fold and oversized header blocks; these are the checks on the parsed head.
 enum AcceptChecks {
     /// A reason to answer 400, or nil when the head is acceptable.
-    static func problem(_ head: HTTPRequestHead, transferEncodings: [String], lengths: [String], hosts: [String],
-                        limits: Limits) -> String? {
+    static func problem(_ head: HTTPRequestHead, fields: RequestFields, limits: Limits) -> String? {
+        let transferEncodings = fields.transferEncodings, lengths = fields.lengths
         if head.uri.utf8.count > limits.maxURIBytes {
             return "the request target is longer than \(limits.maxURIBytes) bytes"
         }
-        if headerBytes(head) > limits.maxHeaderBytes {
+        if fields.headerBytes > limits.maxHeaderBytes {
             return "the request headers are larger than \(limits.maxHeaderBytes) bytes"
         }
         if head.version.major != 1 || head.version.minor > 1 {
@@ -39,9 +39,9 @@ enum AcceptChecks {
         if head.method == .TRACE && (!transferEncodings.isEmpty || !lengths.isEmpty) {
             return "TRACE must not have a body"
         }
-        if hosts.count > 1 { return "more than one Host header" }
-        if hosts.isEmpty && head.version.minor == 1 { return "the Host header is missing" }
-        if let host = hosts.first, !isValidHost(host) { return "invalid Host header" }
+        if fields.hostCount > 1 { return "more than one Host header" }
+        if fields.hostCount == 0 && head.version.minor == 1 { return "the Host header is missing" }
+        if let host = fields.host, !isValidHost(host) { return "invalid Host header" }
         return nil
     }
 
@@ -49,13 +49,6 @@ enum AcceptChecks {
     static func contentLength(_ lengths: [String]) -> Int64? {
         guard let first = lengths.first?.split(separator: ",").first else { return nil }
         return Int64(first.trimmingOWS())
-    }
-
-    /// Request line and header lines as sent (approximately: name, value, ": " and CRLF).
-    static func headerBytes(_ head: HTTPRequestHead) -> Int {
-        var total = head.uri.utf8.count + head.method.rawValue.utf8.count + 12
-        for (name, value) in head.headers { total += name.utf8.count + value.utf8.count + 4 }
-        return total
     }
 
     /// host[:port] with no whitespace, slash, userinfo or control bytes.
@@ -66,9 +59,60 @@ enum AcceptChecks {
         }
     }
 
-    static func isWebSocketUpgrade(_ head: HTTPRequestHead) -> Bool {
-        guard head.method == .GET else { return false }
+    static func isWebSocketUpgrade(_ head: HTTPRequestHead, fields: RequestFields) -> Bool {
+        guard head.method == .GET, fields.mayUpgrade else { return false }
         let upgrade = head.headers["upgrade"].contains { $0.lowercased().split(separator: ",").contains { $0.trimmingOWS() == "websocket" } }
         return upgrade && HeaderRules.connectionTokens(head.headers).contains("upgrade")
+    }
+}
+
+/// The fields phases 1 to 4 look at, found in one pass over the head (a lookup by name would scan
+/// every field again for each of them).
+struct RequestFields {
+    /// The first `X-Request-ID`.
+    var requestID: String?
+    var host: String?
+    var hostCount = 0
+    var transferEncodings: [String] = []
+    var lengths: [String] = []
+    var authorization: String?
+    var authorizationCount = 0
+    /// Both `Upgrade` and `Connection` are present (a WebSocket upgrade is possible).
+    var mayUpgrade = false
+    /// Request line and field lines as sent (approximately: name, value, ": " and CRLF).
+    var headerBytes: Int
+
+    init(_ head: HTTPRequestHead) {
+        headerBytes = head.uri.utf8.count + head.method.rawValue.utf8.count + 12
+        var upgrade = false, connection = false
+        for (name, value) in head.headers {
+            let utf8 = name.utf8
+            headerBytes += utf8.count + value.utf8.count + 4
+            switch utf8.count {
+            case 4:
+                if ASCII.equal(utf8, "host") {
+                    if host == nil { host = value }
+                    hostCount += 1
+                }
+            case 7:
+                if ASCII.equal(utf8, "upgrade") { upgrade = true }
+            case 10:
+                if ASCII.equal(utf8, "connection") { connection = true }
+            case 12:
+                if requestID == nil && ASCII.equal(utf8, "x-request-id") { requestID = value }
+            case 13:
+                if ASCII.equal(utf8, "authorization") {
+                    if authorization == nil { authorization = value }
+                    authorizationCount += 1
+                }
+            case 14:
+                if ASCII.equal(utf8, "content-length") { lengths.append(value) }
+            case 17:
+                if ASCII.equal(utf8, "transfer-encoding") { transferEncodings.append(value) }
+            default:
+                break
+            }
+        }
+        mayUpgrade = upgrade && connection
     }
 }

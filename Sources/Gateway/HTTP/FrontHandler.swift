@@ -42,10 +42,13 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The server is shutting down: close after the request in progress.
     private var quiescing = false
     private var draining = false
-    /// The identity made of the last token this connection presented: a client sends the same
-    /// token on every request of a connection, and parsing its JSON again would cost more than
-    /// verifying it from the cache. Used only after the token verified again.
-    private var lastIdentity: (token: String, identity: VerifiedIdentity)?
+    /// The last token this connection presented, its verification and the identity made of it:
+    /// a client sends the same token on every request of a connection. The same `Authorization`
+    /// field, byte for byte, is re-checked with `Authenticator.reconfirm` (deadline, time claims,
+    /// key still in the issuer's set) instead of being extracted, hashed and looked up again; the
+    /// identity is reused only for the very same token after it verified again. `header` is nil
+    /// when the token came from a query parameter or cookie.
+    private var lastCredential: (header: String?, token: String, verification: Authenticator.Verification, identity: VerifiedIdentity)?
     /// How the body of the proxied response in progress reaches the client.
     private var responseFraming = HeaderRules.ClientFraming.none
     /// This connection's recent decisions (Policy/DecisionCache.swift).
@@ -166,22 +169,20 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func begin(_ head: HTTPRequestHead) {
         let config = core.config
         // Phase 2 first so that every answer, even a 400, carries the request id.
-        let requestID = RequestID.accept(head.headers["x-request-id"].first) ?? RequestID.mint()
-        let hosts = head.headers["host"]
-        let transferEncodings = head.headers["transfer-encoding"]
-        let lengths = head.headers["content-length"]
+        let fields = RequestFields(head)
+        let requestID = RequestID.accept(fields.requestID) ?? RequestID.mint()
+        let contentLength = AcceptChecks.contentLength(fields.lengths)
         let ctx = RequestContext(head: head, config: config, requestID: requestID,
                                  target: NormalizedTarget(path: "/", segments: [], query: nil), sourceIP: sourceIP,
-                                 host: hosts.first, contentLength: AcceptChecks.contentLength(lengths),
-                                 hasBody: !transferEncodings.isEmpty || (AcceptChecks.contentLength(lengths) ?? 0) > 0)
+                                 host: fields.host, contentLength: contentLength,
+                                 hasBody: !fields.transferEncodings.isEmpty || (contentLength ?? 0) > 0, fields: fields)
         state = .active(ctx, nil)
         // A body is held back until the upstream can take it (a request without one needs no
         // pause: the pipeline handler keeps any next request until this response ends).
         if ctx.hasBody { pauseReading() }
 
         // Phase 1: accept.
-        if let problem = AcceptChecks.problem(head, transferEncodings: transferEncodings, lengths: lengths, hosts: hosts,
-                                              limits: config.configuration.limits) {
+        if let problem = AcceptChecks.problem(head, fields: fields, limits: config.configuration.limits) {
             reject(ctx, .badRequest(problem), forceClose: true)
             return
         }
@@ -213,13 +214,13 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
                                      details: [("limit", .number(.int(route.maxBodyBytes)))]), forceClose: true)
             return
         }
-        if route.maxHeaderBytes < config.configuration.limits.maxHeaderBytes, AcceptChecks.headerBytes(head) > route.maxHeaderBytes {
+        if route.maxHeaderBytes < config.configuration.limits.maxHeaderBytes, fields.headerBytes > route.maxHeaderBytes {
             reject(ctx, .badRequest("the request headers are larger than \(route.maxHeaderBytes) bytes"))
             return
         }
         // Only WebSocket upgrades on WebSocket routes are forwarded; other upgrade offers are
         // hop-by-hop headers and the request stays HTTP.
-        let websocket = AcceptChecks.isWebSocketUpgrade(head)
+        let websocket = AcceptChecks.isWebSocketUpgrade(head, fields: fields)
         // Nothing after an upgrade request is read until the splice (or the refusal) is decided.
         if websocket {
             ctx.upgrading = true
@@ -237,6 +238,15 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if route.authMode == .public {
             authorize(ctx, route: route, websocket: websocket)
             return
+        }
+        if let last = lastCredential, let lastHeader = last.header, ctx.fields.authorizationCount == 1,
+           let header = ctx.fields.authorization, header == lastHeader, let authenticator = core.authenticator {
+            let started = NIODeadline.now()
+            if authenticator.reconfirm(last.verification) {
+                ctx.token = last.token
+                verified(ctx, route: route, websocket: websocket, token: last.token, result: .success(last.verification), started: started)
+                return
+            }
         }
         let token: String
         switch TokenExtraction.token(ctx, websocket: websocket ? route.websocket : nil) {
@@ -291,13 +301,14 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
                                           message: "tokens of this issuer are not accepted on route \(route.id)"))
                 return
             }
-            if let last = lastIdentity, last.token == token {
+            if let last = lastCredential, last.token == token {
                 ctx.identity = last.identity
             } else {
                 do {
                     let identity = try VerifiedIdentity(verification)
                     ctx.identity = identity
-                    lastIdentity = (token, identity)
+                    let fromHeader = ctx.tokenQueryParameter == nil && ctx.tokenCookie == nil
+                    lastCredential = (fromHeader ? ctx.fields.authorization : nil, token, verification, identity)
                 } catch {
                     core.metrics.authenticationFailure(code: "malformed")
                     recordAuthenticationFailure(ctx, route: route, code: "malformed")

@@ -25,6 +25,10 @@ final class RequestContext {
     /// Declared request body length (nil: chunked or none).
     let contentLength: Int64?
     let hasBody: Bool
+    /// The fields the phases look at (host, framing, credentials), read once.
+    let fields: RequestFields
+    /// Request line and field lines, about as sent.
+    var headBytes: Int { fields.headerBytes }
     var route: RuntimeRoute?
     /// Set only after the token verified.
     var identity: VerifiedIdentity?
@@ -47,7 +51,8 @@ final class RequestContext {
     var metricsRecorded = false
 
     init(head: HTTPRequestHead, config: RuntimeConfig, requestID: String, target: NormalizedTarget, sourceIP: String,
-         host: String?, contentLength: Int64?, hasBody: Bool) {
+         host: String?, contentLength: Int64?, hasBody: Bool, fields: RequestFields? = nil) {
+        self.fields = fields ?? RequestFields(head)
         self.head = head
         self.config = config
         self.requestID = requestID
@@ -71,6 +76,21 @@ final class RequestContext {
         let whole = micros / 1_000_000, fraction = micros % 1_000_000
         let digits = String(fraction)
         return "\(whole)." + String(repeating: "0", count: 6 - digits.count) + digits
+    }
+
+    /// `processTime` written straight into a head being made.
+    func writeProcessTime(into out: inout ByteBuffer) {
+        let micros = (NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1000
+        let whole = micros / 1_000_000
+        var fraction = micros % 1_000_000
+        if whole < 10 { out.writeInteger(UInt8(truncatingIfNeeded: 0x30 + whole)) } else { out.writeString(String(whole)) }
+        out.writeInteger(UInt8(ascii: "."))
+        var divisor: UInt64 = 100_000
+        while divisor > 0 {
+            out.writeInteger(UInt8(truncatingIfNeeded: 0x30 + fraction / divisor))
+            fraction %= divisor
+            divisor /= 10
+        }
     }
 
     var elapsedSeconds: Double { Double(NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 }

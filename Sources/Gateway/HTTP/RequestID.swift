@@ -30,12 +30,17 @@ enum RequestID {
     static func mint() -> String {
         let n = counter.wrappingIncrementThenLoad(ordering: .relaxed)
         let a = mix(n ^ key.0), b = mix(a ^ key.1)
-        var bytes = [UInt8](repeating: 0, count: 32)
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        for i in 0..<16 {
-            bytes[i] = digits[Int((a >> (60 - UInt64(i) * 4)) & 0xf)]
-            bytes[16 + i] = digits[Int((b >> (60 - UInt64(i) * 4)) & 0xf)]
+        return String(unsafeUninitializedCapacity: 32) { bytes in
+            for i in 0..<16 {
+                bytes[i] = hexDigit(a >> (60 - UInt64(i) * 4))
+                bytes[16 + i] = hexDigit(b >> (60 - UInt64(i) * 4))
+            }
+            return 32
         }
-        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    @inline(__always) private static func hexDigit(_ value: UInt64) -> UInt8 {
+        let v = UInt8(truncatingIfNeeded: value & 0xf)
+        return v < 10 ? 0x30 + v : 0x61 + v - 10
     }
 }

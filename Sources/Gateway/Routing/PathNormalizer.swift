@@ -108,8 +108,17 @@ public enum PathNormalizer {
         return NormalizedTarget(path: path, segments: segments, query: query)
     }
 
+    /// Where `needle` first occurs in `text` (a byte search: Foundation's `range(of:)` bridges
+    /// through NSString).
     private static func firstIndex(of needle: String, in text: String) -> String.Index? {
-        text.range(of: needle).map(\.lowerBound)
+        let haystack = text.utf8, pattern = needle.utf8
+        guard let first = pattern.first else { return text.startIndex }
+        var index = haystack.startIndex
+        while let candidate = haystack[index...].firstIndex(of: first) {
+            if haystack[candidate...].starts(with: pattern) { return candidate }
+            index = haystack.index(after: candidate)
+        }
+        return nil
     }
 
     @inline(__always) static func isUnreserved(_ b: UInt8) -> Bool {

@@ -10,6 +10,8 @@ final class RuntimeConfig: AtomicReference, Sendable {
     let router: Router
     /// Lower-cased names of every identity header any route injects: removed from every request.
     let identityHeaderNames: Set<String>
+    /// The same names as a list, for comparing request fields without lower-cased copies.
+    let identityHeaderList: [String]
     let trustedProxies: Set<String>
     /// Increments with every successful load (1 = the first).
     let revision: Int
@@ -27,6 +29,7 @@ final class RuntimeConfig: AtomicReference, Sendable {
         for route in routes { for header in route.identityHeaders { names.insert(header.name.lowercased()) } }
         for header in configuration.identityHeaders { names.insert(header.name.lowercased()) }
         self.identityHeaderNames = names
+        self.identityHeaderList = names.sorted()
         self.trustedProxies = Set(configuration.trustedProxies)
         self.policyQueries = Array(Set(routes.filter { $0.policyMode != .off }.map(\.policyQuery))).sorted()
     }
@@ -52,6 +55,10 @@ struct UpstreamTarget: Sendable, Hashable, CustomStringConvertible {
     }
 
     var description: String { "\(host):\(port)" }
+
+    /// The same host and port: connections to one serve the other (the base path is only the
+    /// request's).
+    @inline(__always) func sameAddress(as other: UpstreamTarget) -> Bool { port == other.port && host == other.host }
 }
 
 struct RuntimeConfigError: Error, CustomStringConvertible {

@@ -35,12 +35,13 @@ enum HeaderRules {
         return !name.isEmpty && name.utf8.allSatisfy { isTokenByte($0) } && !hopByHop.contains(lower) && !reserved.contains(lower)
     }
 
-    static func isTokenByte(_ b: UInt8) -> Bool {
+    /// tchar (RFC 9110 §5.6.2).
+    @inline(__always) static func isTokenByte(_ b: UInt8) -> Bool {
         switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+        case 0x61...0x7a, 0x41...0x5a, 0x30...0x39, 0x2d, 0x2e, 0x5f, 0x21, 0x23...0x27, 0x2a, 0x2b, 0x5e, 0x60, 0x7c, 0x7e:
             return true
         default:
-            return "!#$%&'*+-.^_`|~".utf8.contains(b)
+            return false
         }
     }
 
@@ -49,78 +50,172 @@ enum HeaderRules {
         !value.utf8.contains { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7f }
     }
 
-    /// The request head sent upstream.
-    static func upstreamRequestHead(_ ctx: RequestContext, route: RuntimeRoute, target: UpstreamTarget, websocket: Bool) -> HTTPRequestHead {
+    /// What a request field is to the forwarding rules, read from its name without making a
+    /// lower-cased copy (the names sent most often, `Host` and `Authorization`, are capitalized).
+    enum RequestField {
+        case hopByHop, transferEncoding, contentLength, forwardedFor, forwardedProto, forwardedHost, forwarded
+        case requestID, cookie, untrustedOverride, other
+    }
+
+    static func classify(_ name: String) -> RequestField {
+        let utf8 = name.utf8
+        switch utf8.count {
+        case 2: if ASCII.equal(utf8, "te") { return .hopByHop }
+        case 6: if ASCII.equal(utf8, "cookie") { return .cookie }
+        case 7: if ASCII.equal(utf8, "upgrade") || ASCII.equal(utf8, "trailer") { return .hopByHop }
+        case 9:
+            if ASCII.equal(utf8, "forwarded") { return .forwarded }
+            if ASCII.equal(utf8, "x-real-ip", dashes: true) { return .untrustedOverride }
+        case 10: if ASCII.equal(utf8, "connection") || ASCII.equal(utf8, "keep-alive") { return .hopByHop }
+        case 11: if ASCII.equal(utf8, "x-client-ip", dashes: true) { return .untrustedOverride }
+        case 12: if ASCII.equal(utf8, "x-request-id") { return .requestID }
+        case 13: if ASCII.equal(utf8, "x-rewrite-url", dashes: true) { return .untrustedOverride }
+        case 14:
+            if ASCII.equal(utf8, "content-length") { return .contentLength }
+            if ASCII.equal(utf8, "x-original-url", dashes: true) || ASCII.equal(utf8, "x-original-uri", dashes: true)
+                || ASCII.equal(utf8, "true-client-ip", dashes: true) {
+                return .untrustedOverride
+            }
+        case 15: if ASCII.equal(utf8, "x-forwarded-for") { return .forwardedFor }
+        case 16:
+            if ASCII.equal(utf8, "proxy-connection") { return .hopByHop }
+            if ASCII.equal(utf8, "x-forwarded-host") { return .forwardedHost }
+        case 17:
+            if ASCII.equal(utf8, "transfer-encoding") { return .transferEncoding }
+            if ASCII.equal(utf8, "x-forwarded-proto") { return .forwardedProto }
+        case 18: if ASCII.equal(utf8, "proxy-authenticate") { return .hopByHop }
+        case 19: if ASCII.equal(utf8, "proxy-authorization") { return .hopByHop }
+        default: break
+        }
+        return .other
+    }
+
+    /// The request head sent upstream, written as bytes into `out`: the request line with the
+    /// normalized path, the client's fields except hop-by-hop ones, those `Connection` names,
+    /// identity headers (any spelling, `_` for `-` included) and untrusted proxy overrides; then
+    /// the forwarding headers, `X-Request-ID` and the identity headers. Returns whether the body
+    /// goes upstream chunked.
+    @discardableResult
+    static func writeUpstreamRequestHead(_ ctx: RequestContext, route: RuntimeRoute, target: UpstreamTarget, websocket: Bool,
+                                         into out: inout ByteBuffer) -> Bool {
         let incoming = ctx.head.headers
-        let tokens = connectionTokens(incoming)
-        let trusted = ctx.config.trustedProxies.contains(ctx.sourceIP)
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(incoming.count + route.identityHeaders.count + 4)
+        out.writeString(ctx.method)
+        out.writeStaticString(" ")
+        out.writeString(route.upstreamPath(ctx.target.path, target: target))
+        if let query = upstreamQuery(ctx.target.query, removing: ctx.tokenQueryParameter) {
+            out.writeStaticString("?")
+            out.writeString(query)
+        }
+        out.writeStaticString(" HTTP/1.1\r\n")
+
+        // `Connection` names are hop-by-hop too; most requests have none.
+        var tokens: [Substring] = []
+        var upgrade: String?
+        var chunked = false
+        for (name, value) in incoming {
+            switch classify(name) {
+            case .hopByHop:
+                if name.utf8.count == 10, ASCII.equal(name.utf8, "connection") {
+                    for token in value.split(separator: ",") {
+                        let t = token.trimmingOWS()
+                        if !t.isEmpty && !ASCII.equal(t.utf8, "content-length") && !ASCII.equal(t.utf8, "host") { tokens.append(t) }
+                    }
+                } else if websocket && upgrade == nil && name.utf8.count == 7 && ASCII.equal(name.utf8, "upgrade") {
+                    upgrade = value
+                }
+            case .transferEncoding:
+                chunked = true
+            default:
+                break
+            }
+        }
+        let identityNames = ctx.config.identityHeaderList
+        let trusted = !ctx.config.trustedProxies.isEmpty && ctx.config.trustedProxies.contains(ctx.sourceIP)
         var forwardedFor: String?
         var forwardedProto: String?
         var forwardedHost: String?
         var contentLengthSent = false
         for (name, value) in incoming {
-            let lower = name.asciiLowercased
-            if hopByHop.contains(lower) || tokens.contains(lower) { continue }
+            let kind = classify(name)
+            switch kind {
+            case .hopByHop, .transferEncoding, .requestID:
+                continue
+            case .untrustedOverride:
+                if !trusted { continue }
+            default:
+                break
+            }
+            if !tokens.isEmpty && tokens.contains(where: { ASCII.equalIgnoringCase(name.utf8, $0.utf8) }) { continue }
             // `X_Auth_Subject` reaches CGI-style upstreams as the same variable as `X-Auth-Subject`.
-            let dashed = lower.contains("_") ? lower.replacingOccurrences(of: "_", with: "-") : lower
-            if ctx.config.identityHeaderNames.contains(dashed) { continue }
-            if !trusted && untrustedOverrides.contains(dashed) { continue }
-            switch lower {
-            case "content-length":
+            if identityNames.contains(where: { $0.utf8.count == name.utf8.count && ASCII.equal(name.utf8, $0, dashes: true) }) { continue }
+            switch kind {
+            case .contentLength:
                 // Accept checks allowed only identical values: exactly one goes upstream.
                 if contentLengthSent { continue }
                 contentLengthSent = true
-                if let length = ctx.contentLength { headers.add(name: name, value: String(length)); continue }
-            case "x-forwarded-for":
+                if let length = ctx.contentLength {
+                    writeField(name, String(length), into: &out)
+                    continue
+                }
+            case .forwardedFor:
                 if trusted { forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value }
                 continue
-            case "x-forwarded-proto":
+            case .forwardedProto:
                 if trusted { forwardedProto = value }
                 continue
-            case "x-forwarded-host":
+            case .forwardedHost:
                 if trusted { forwardedHost = value }
                 continue
-            case "forwarded":
+            case .forwarded:
                 if !trusted { continue }
-            case "x-request-id":
-                continue
-            case "cookie":
+            case .cookie:
                 if let cookie = ctx.tokenCookie {
                     let kept = value.split(separator: ";").filter {
                         !$0.trimmingOWS().hasPrefix(cookie + "=")
                     }.joined(separator: ";")
-                    if !kept.trimmingOWS().isEmpty { headers.add(name: name, value: kept) }
+                    if !kept.trimmingOWS().isEmpty { writeField(name, kept, into: &out) }
                     continue
                 }
             default:
                 break
             }
-            headers.add(name: name, value: value)
+            writeField(name, value, into: &out)
         }
-        if incoming.contains(name: "transfer-encoding") {
-            // The body stays chunked (the encoder only frames it when told so for every method).
-            headers.add(name: "transfer-encoding", value: "chunked")
+        if chunked {
+            // The body stays chunked (the decoder removed the client's chunks; they are made again).
+            out.writeStaticString("transfer-encoding: chunked\r\n")
         }
         if websocket {
-            headers.add(name: "connection", value: "upgrade")
-            if let upgrade = incoming.first(name: "upgrade") { headers.add(name: "upgrade", value: upgrade) }
+            out.writeStaticString("connection: upgrade\r\n")
+            if let upgrade { writeField("upgrade", upgrade, into: &out) }
         }
-        headers.add(name: "x-forwarded-for", value: forwardedFor.map { $0 + ", " + ctx.sourceIP } ?? ctx.sourceIP)
-        headers.add(name: "x-forwarded-proto", value: forwardedProto ?? ctx.scheme)
-        if let host = forwardedHost ?? ctx.host { headers.add(name: "x-forwarded-host", value: host) }
-        headers.add(name: "x-request-id", value: ctx.requestID)
+        out.writeStaticString("x-forwarded-for: ")
+        if let forwardedFor {
+            out.writeString(forwardedFor)
+            out.writeStaticString(", ")
+        }
+        out.writeString(ctx.sourceIP)
+        out.writeStaticString("\r\nx-forwarded-proto: ")
+        out.writeString(forwardedProto ?? ctx.scheme)
+        out.writeStaticString("\r\n")
+        if let host = forwardedHost ?? ctx.host { writeField("x-forwarded-host", host, into: &out) }
+        writeField("x-request-id", ctx.requestID, into: &out)
         if let identity = ctx.identity {
             for header in route.identityHeaders {
                 if let value = identity.claimHeaderValue(header.claim), isSafeValue(value) {
-                    headers.add(name: header.name, value: value)
+                    writeField(header.name, value, into: &out)
                 }
             }
         }
-        var uri = route.upstreamPath(ctx.target.path, target: target)
-        if let query = upstreamQuery(ctx.target.query, removing: ctx.tokenQueryParameter) { uri += "?" + query }
-        return HTTPRequestHead(version: .http1_1, method: ctx.head.method, uri: uri, headers: headers)
+        out.writeStaticString("\r\n")
+        return chunked
+    }
+
+    @inline(__always) static func writeField(_ name: String, _ value: String, into out: inout ByteBuffer) {
+        out.writeString(name)
+        out.writeStaticString(": ")
+        out.writeString(value)
+        out.writeStaticString("\r\n")
     }
 
     /// The query string without the token parameter a browser WebSocket used.
@@ -192,7 +287,7 @@ enum HeaderRules {
         out.writeStaticString("X-Request-ID: ")
         out.writeString(ctx.requestID)
         out.writeStaticString("\r\nX-Process-Time: ")
-        out.writeString(ctx.processTime)
+        ctx.writeProcessTime(into: &out)
         out.writeStaticString("\r\n")
         if !websocket {
             if !keepAlive {

@@ -30,8 +30,6 @@ final class ProxyExchange {
     private var connection: UpstreamConnection?
     private var requestEndSent = false
     private var upstreamKeepAlive = true
-    private var readTimeout: Scheduled<Void>?
-    private var lastActivity = NIODeadline.now()
     private var upstreamStart: NIODeadline = .now()
     private var needsFlush = false
     /// The client sent a chunked body: it goes upstream in chunks again (the decoder removed them).
@@ -59,7 +57,11 @@ final class ProxyExchange {
 
     private func connect() {
         let target = route.upstream(start: firstUpstream, attempt: attempt)
-        pool.acquire(target, connectTimeout: .nanoseconds(Int64(route.connectTimeout * 1e9))).assumeIsolated().whenComplete { [self] result in
+        if let idle = pool.takeIdle(target) {
+            attach(idle, target: target)
+            return
+        }
+        pool.connect(target, connectTimeout: .nanoseconds(Int64(route.connectTimeout * 1e9))).assumeIsolated().whenComplete { [self] result in
             switch result {
             case .success(let connection): attach(connection, target: target)
             case .failure(let error): connectFailed(error, target: target)
@@ -76,10 +78,8 @@ final class ProxyExchange {
         self.connection = connection
         connection.handler.prepare(for: self, requestIsHEAD: ctx.head.method == .HEAD)
         let channel = connection.channel
-        let head = HeaderRules.upstreamRequestHead(ctx, route: route, target: target, websocket: websocket)
-        chunkedBody = head.headers.contains(name: "transfer-encoding")
-        var out = channel.allocator.buffer(capacity: 512 + ctx.head.uri.utf8.count)
-        Self.serialize(head, into: &out)
+        var out = channel.allocator.buffer(capacity: 512 + ctx.head.uri.utf8.count + ctx.headBytes)
+        chunkedBody = HeaderRules.writeUpstreamRequestHead(ctx, route: route, target: target, websocket: websocket, into: &out)
         channel.write(out, promise: nil)
         while let part = ctx.pendingBody.popFirst() {
             writeBody(part, to: channel)
@@ -92,15 +92,6 @@ final class ProxyExchange {
         phase = .forwarding
         armReadTimeout()  // re-armed by every body part sent: a long upload is progress, not a stall
         if !ctx.requestEnded && channel.isWritable { front.resumeReading() }
-    }
-
-    /// The request head as bytes (HTTP/1.1; every value came from the parser or was checked where made).
-    static func serialize(_ head: HTTPRequestHead, into out: inout ByteBuffer) {
-        out.writeString(head.method.rawValue)
-        out.writeStaticString(" ")
-        out.writeString(head.uri)
-        out.writeStaticString(" HTTP/1.1\r\n")
-        WireFormat.writeFields(head.headers, into: &out)
     }
 
     private func writeBody(_ body: ByteBuffer, to channel: Channel) {
@@ -179,7 +170,6 @@ final class ProxyExchange {
                 fail(GatewayError(status: .badGateway, code: .upstreamUnavailable, message: "the upstream switched protocols unexpectedly"))
                 return
             }
-            cancelReadTimeout()
             phase = .upgrading
             upgradeHead = head
             return
@@ -225,7 +215,6 @@ final class ProxyExchange {
 
     func upstreamEnd() {
         guard phase == .responding else { return }
-        cancelReadTimeout()
         phase = .finished
         if let connection {
             self.connection = nil
@@ -244,7 +233,6 @@ final class ProxyExchange {
     func upstreamClosed(error: Error?) {
         if phase == .upgrading { phase = .forwarding }
         guard phase == .forwarding || phase == .responding else { return }
-        cancelReadTimeout()
         let reused = connection?.reused ?? false
         connection?.handler.exchange = nil
         connection = nil
@@ -265,7 +253,6 @@ final class ProxyExchange {
 
     private func fail(_ error: GatewayError) {
         phase = .finished
-        cancelReadTimeout()
         connection?.handler.exchange = nil
         connection?.channel.close(promise: nil)
         connection = nil
@@ -276,7 +263,6 @@ final class ProxyExchange {
     func abort() {
         guard phase != .finished else { return }
         phase = .finished
-        cancelReadTimeout()
         if let connection {
             connection.handler.exchange = nil
             connection.channel.close(promise: nil)
@@ -286,28 +272,19 @@ final class ProxyExchange {
 
     // MARK: timeouts
 
-    /// Notes activity; one timer per exchange checks the deadline when it fires and re-arms for
-    /// what is left (scheduling a task on every body part would cost more than the part).
+    /// Notes progress toward the upstream's read deadline. The timer belongs to the connection
+    /// and outlives the exchange (UpstreamConnection.watch): scheduling and cancelling a task
+    /// per request would cost more than the rest of the bookkeeping.
     private func armReadTimeout() {
-        let now = NIODeadline.now()
-        lastActivity = now
-        guard readTimeout == nil else { return }
-        schedule(in: .nanoseconds(Int64(route.readTimeout * 1e9)))
+        guard let connection else { return }
+        connection.lastActivity = .now()
+        connection.watch(timeout: route.readTimeout)
     }
 
-    private func schedule(in delay: TimeAmount) {
-        readTimeout = pool.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
-            guard let self else { return }
-            self.readTimeout = nil
-            let timeout = TimeAmount.nanoseconds(Int64(self.route.readTimeout * 1e9))
-            let idle = NIODeadline.now() - self.lastActivity
-            if idle < timeout { self.schedule(in: timeout - idle) } else { self.readTimedOut() }
-        }
-    }
-
-    private func cancelReadTimeout() {
-        readTimeout?.cancel()
-        readTimeout = nil
+    /// Called by the connection's timer when `route.readTimeout` passed without progress.
+    func readDeadlinePassed() {
+        guard phase == .forwarding || phase == .responding else { return }
+        readTimedOut()
     }
 
     private func readTimedOut() {

@@ -320,6 +320,15 @@ struct ResponseParser {
                 } else if nameLength == 17 && first == 116 && equalsLower(raw, field.name, "transfer-encoding") {
                     transferEncodings.append(field.value)
                 } else if nameLength == 10 && first == 99 && equalsLower(raw, field.name, "connection") {
+                    // Nearly always one token: read without making strings.
+                    if equalsLower(raw, field.value, "keep-alive") {
+                        keepAliveRequested = true
+                        continue
+                    }
+                    if equalsLower(raw, field.value, "close") {
+                        closeRequested = true
+                        continue
+                    }
                     for token in String(decoding: UnsafeRawBufferPointer(rebasing: raw[field.value]), as: UTF8.self).split(separator: ",") {
                         let t = token.trimmingOWS().lowercased()
                         if t == "close" { closeRequested = true } else if t == "keep-alive" { keepAliveRequested = true } else if !t.isEmpty { tokens.append(t) }

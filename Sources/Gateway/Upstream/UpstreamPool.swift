@@ -8,29 +8,33 @@ final class UpstreamPool: @unchecked Sendable {
     let eventLoop: EventLoop
     /// Idle connections are closed after this long unused.
     let idleTimeout: TimeAmount
-    private var idle: [UpstreamTarget: [UpstreamConnection]] = [:]
+    /// Idle connections by upstream address; a handful of addresses, so a list searched in order
+    /// (no hashing of host names on every request).
+    private var idle: [(target: UpstreamTarget, connections: [UpstreamConnection])] = []
 
     init(eventLoop: EventLoop, idleTimeout: TimeAmount = .seconds(60)) {
         self.eventLoop = eventLoop
         self.idleTimeout = idleTimeout
     }
 
-    /// A live idle connection to `target`, or a new one.
-    func acquire(_ target: UpstreamTarget, connectTimeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
+    /// A live idle connection to `target`, if one is kept (the request path's usual case,
+    /// answered without a future).
+    func takeIdle(_ target: UpstreamTarget) -> UpstreamConnection? {
         eventLoop.preconditionInEventLoop()
+        guard let slot = idle.firstIndex(where: { $0.target.sameAddress(as: target) }) else { return nil }
         let now = NIODeadline.now()
-        while var list = idle[target], let connection = list.popLast() {
-            idle[target] = list
+        while let connection = idle[slot].connections.popLast() {
             if connection.channel.isActive && now - connection.idleSince < idleTimeout {
                 connection.reused = true
-                return eventLoop.makeSucceededFuture(connection)
+                return connection
             }
             connection.channel.close(promise: nil)
         }
-        return connect(target, timeout: connectTimeout)
+        return nil
     }
 
-    private func connect(_ target: UpstreamTarget, timeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
+    /// A new connection to `target` (when no idle one is kept: `takeIdle`).
+    func connect(_ target: UpstreamTarget, connectTimeout timeout: TimeAmount) -> EventLoopFuture<UpstreamConnection> {
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -43,7 +47,9 @@ final class UpstreamPool: @unchecked Sendable {
             }
         return bootstrap.connect(host: target.host, port: target.port).flatMapThrowing { channel in
             let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
-            return UpstreamConnection(channel: channel, handler: handler, target: target)
+            let connection = UpstreamConnection(channel: channel, handler: handler, target: target)
+            channel.closeFuture.assumeIsolated().whenComplete { _ in connection.stopWatching() }
+            return connection
         }
     }
 
@@ -53,18 +59,23 @@ final class UpstreamPool: @unchecked Sendable {
         guard connection.channel.isActive else { return }
         connection.handler.exchange = nil
         connection.idleSince = .now()
-        var list = idle[connection.target, default: []]
-        if list.count >= maxIdle { list.removeAll { !$0.channel.isActive } }  // closed ones are skipped by acquire anyway
-        if list.count >= maxIdle {
+        let slot: Int
+        if let known = idle.firstIndex(where: { $0.target.sameAddress(as: connection.target) }) {
+            slot = known
+        } else {
+            idle.append((connection.target, []))
+            slot = idle.count - 1
+        }
+        if idle[slot].connections.count >= maxIdle { idle[slot].connections.removeAll { !$0.channel.isActive } }  // closed ones are skipped by acquire anyway
+        if idle[slot].connections.count >= maxIdle {
             connection.channel.close(promise: nil)
             return
         }
-        list.append(connection)
-        idle[connection.target] = list
+        idle[slot].connections.append(connection)
     }
 
     func closeAll() {
-        for list in idle.values { for connection in list { connection.channel.close(promise: nil) } }
+        for slot in idle { for connection in slot.connections { connection.channel.close(promise: nil) } }
         idle.removeAll()
     }
 }
@@ -76,11 +87,46 @@ final class UpstreamConnection: @unchecked Sendable {
     let target: UpstreamTarget
     var reused = false
     var idleSince: NIODeadline = .now()
+    /// The last progress of the exchange in progress (request bytes sent, response bytes read).
+    var lastActivity: NIODeadline = .now()
+    /// The read-timeout timer: armed once and kept while exchanges follow one another.
+    private var watchdog: Scheduled<Void>?
+    /// When the armed timer fires.
+    private var watchdogDeadline = NIODeadline.distantFuture
 
     init(channel: Channel, handler: UpstreamHandler, target: UpstreamTarget) {
         self.channel = channel
         self.handler = handler
         self.target = target
+    }
+
+    /// Makes sure a timer checks the exchange in progress once `timeout` seconds passed without
+    /// progress (`lastActivity`). When it fires it ends the exchange that stalled, re-arms for
+    /// the time left of one that progressed, and stops when no exchange is in progress (the next
+    /// one arms it again). A timer armed for a later deadline (an earlier exchange's longer
+    /// timeout) is moved earlier.
+    func watch(timeout: Double) {
+        let deadline = lastActivity + .nanoseconds(Int64(timeout * 1e9))
+        if watchdog != nil && watchdogDeadline <= deadline { return }
+        watchdog?.cancel()
+        schedule(at: deadline)
+    }
+
+    private func schedule(at deadline: NIODeadline) {
+        watchdogDeadline = deadline
+        watchdog = channel.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            guard let self else { return }
+            self.watchdog = nil
+            guard let exchange = self.handler.exchange else { return }
+            let due = self.lastActivity + .nanoseconds(Int64(exchange.route.readTimeout * 1e9))
+            if NIODeadline.now() < due { self.schedule(at: due) } else { exchange.readDeadlinePassed() }
+        }
+    }
+
+    /// The connection is closed for good.
+    func stopWatching() {
+        watchdog?.cancel()
+        watchdog = nil
     }
 }
 
