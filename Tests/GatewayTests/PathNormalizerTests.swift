@@ -45,6 +45,17 @@ import Testing
         #expect(try path(target) == expected)
     }
 
+    /// Paths already normal take a shortcut (no escape, no empty or dot segment): they must come
+    /// back exactly as sent, with the same segments the full normalization gives.
+    @Test(arguments: ["/", "/a", "/a/b/", "/api/devices/d-42", "/a:b@c/d;e=f,g", "/!$&'()*+/x~y_z-1", "/a./b..c/d.",
+                      "/.well-known/x", "/a/.hidden/"])
+    func aPathAlreadyNormalComesBackAsSent(target: String) throws {
+        let normalized = try PathNormalizer.normalize(target + "?q=1")
+        #expect(normalized.path == target)
+        #expect(normalized.segments == target.split(separator: "/").map(String.init))
+        #expect(normalized.query == "q=1")
+    }
+
     @Test(arguments: ["/", "/a/b/", "/%7Ea/%2a/../b", "/api/devices/d-42", "//x//y/.", "/a/b/.."])
     func segmentsAreThePathSplitAtSlashes(target: String) throws {
         let normalized = try PathNormalizer.normalize(target)

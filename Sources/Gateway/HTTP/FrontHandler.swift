@@ -1,3 +1,4 @@
+import CoreMetrics
 import DecisionLog
 import Foundation
 import Identity
@@ -51,6 +52,9 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var lastCredential: (header: String?, token: String, verification: Authenticator.Verification, identity: VerifiedIdentity)?
     /// How the body of the proxied response in progress reaches the client.
     private var responseFraming = HeaderRules.ClientFraming.none
+    /// The metric series this connection's requests were last counted in (GatewayMetrics.RequestSeries).
+    private var lastSeries: GatewayMetrics.RequestSeries?
+    private var lastUpstreamTimer: (route: String, timer: CoreMetrics.Timer)?
     /// This connection's recent decisions (Policy/DecisionCache.swift).
     private(set) var decisionCache = DecisionCache()
 
@@ -556,7 +560,26 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if record.allowed || record.enforced { record.status = ctx.responseStatus }  // authn records are enforced
             log.log(record)
         }
-        core.metrics.request(route: ctx.route?.id ?? "none", method: ctx.method, status: ctx.responseStatus, seconds: ctx.elapsedSeconds)
+        let route = ctx.route?.id ?? "none"
+        let series: GatewayMetrics.RequestSeries
+        if let last = lastSeries, last.matches(route: route, method: ctx.method, status: ctx.responseStatus) {
+            series = last
+        } else {
+            series = core.metrics.requestSeries(route: route, method: ctx.method, status: ctx.responseStatus)
+            lastSeries = series
+        }
+        core.metrics.request(series, seconds: ctx.elapsedSeconds)
+    }
+
+    /// The upstream's time to its response head, for `route`.
+    func recordUpstream(route: String, seconds: Double) {
+        if let last = lastUpstreamTimer, last.route == route {
+            last.timer.recordSeconds(seconds)
+            return
+        }
+        let timer = core.metrics.upstreamTimer(route: route)
+        lastUpstreamTimer = (route, timer)
+        timer.recordSeconds(seconds)
     }
 
     // MARK: WebSocket

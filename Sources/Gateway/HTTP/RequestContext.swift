@@ -45,7 +45,8 @@ final class RequestContext {
     /// A WebSocket upgrade: nothing more is read until the splice or the refusal.
     var upgrading = false
     /// Body parts that arrived before the upstream connection was ready.
-    var pendingBody = CircularBuffer<ByteBuffer>()
+    /// (An array: empty costs no allocation, and most requests never use it.)
+    var pendingBody: [ByteBuffer] = []
     /// The status sent to the client (metrics, logs).
     var responseStatus = 0
     var metricsRecorded = false
@@ -79,15 +80,14 @@ final class RequestContext {
     }
 
     /// `processTime` written straight into a head being made.
-    func writeProcessTime(into out: inout ByteBuffer) {
+    func writeProcessTime(into out: inout HeadBuilder) {
         let micros = (NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1000
-        let whole = micros / 1_000_000
         var fraction = micros % 1_000_000
-        if whole < 10 { out.writeInteger(UInt8(truncatingIfNeeded: 0x30 + whole)) } else { out.writeString(String(whole)) }
-        out.writeInteger(UInt8(ascii: "."))
+        out.decimal(micros / 1_000_000)
+        out.byte(UInt8(ascii: "."))
         var divisor: UInt64 = 100_000
         while divisor > 0 {
-            out.writeInteger(UInt8(truncatingIfNeeded: 0x30 + fraction / divisor))
+            out.byte(UInt8(truncatingIfNeeded: 0x30 + fraction / divisor))
             fraction %= divisor
             divisor /= 10
         }
@@ -118,10 +118,11 @@ struct VerifiedIdentity: Sendable {
     func isSameObject(as other: VerifiedIdentity) -> Bool { memo === other.memo }
 
     /// A claim by dot-separated path, as a header value: strings as they are, arrays joined with
-    /// ",", other values as JSON. nil when absent.
+    /// ",", other values as JSON. nil when absent, and nil when the value is not safe in a header
+    /// (HeaderRules.isSafeValue: a CR, LF or other control byte could end the line).
     func claimHeaderValue(_ path: String) -> String? {
         if let known = memo.values[path] { return known }
-        let value = computeClaimHeaderValue(path)
+        let value = computeClaimHeaderValue(path).flatMap { HeaderRules.isSafeValue($0) ? $0 : nil }
         if memo.values.count < 64 { memo.values[path] = value }
         return value
     }

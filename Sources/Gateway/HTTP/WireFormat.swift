@@ -27,3 +27,42 @@ enum WireFormat {
     /// The last chunk, without trailers.
     static let lastChunk = ByteBuffer(staticString: "0\r\n\r\n")
 }
+
+/// A head being made by the gateway: pieces appended to one array (plain copies), then written to
+/// the channel's buffer at once. Writing each piece to a `ByteBuffer` costs a capacity, a
+/// uniqueness and an exclusivity check apiece, which for a dozen pieces was a fifth of the time
+/// spent making the head.
+struct HeadBuilder {
+    private(set) var bytes: [UInt8] = []
+
+    init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
+    @inline(__always) mutating func append(_ text: String) { bytes.append(contentsOf: text.utf8) }
+
+    @inline(__always) mutating func append(_ text: Substring) { bytes.append(contentsOf: text.utf8) }
+
+    @inline(__always) mutating func literal(_ text: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    @inline(__always) mutating func byte(_ value: UInt8) { bytes.append(value) }
+
+    @inline(__always) mutating func append(bytes raw: UnsafeRawBufferPointer) { bytes.append(contentsOf: raw) }
+
+    /// `name: value` CRLF.
+    @inline(__always) mutating func field(_ name: String, _ value: String) {
+        append(name)
+        literal(": ")
+        append(value)
+        literal("\r\n")
+    }
+
+    /// A decimal number.
+    mutating func decimal<T: BinaryInteger>(_ value: T) {
+        if value >= 0 && value < 10 {
+            bytes.append(UInt8(ascii: "0") + UInt8(value))
+        } else {
+            append(String(value))
+        }
+    }
+}

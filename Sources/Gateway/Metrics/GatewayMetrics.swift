@@ -50,6 +50,41 @@ final class GatewayMetrics: Sendable {
     static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
 
     func request(route: String, method: String, status: Int, seconds: Double) {
+        request(requestSeries(route: route, method: method, status: status), seconds: seconds)
+    }
+
+    func upstream(route: String, seconds: Double) {
+        upstreamTimer(route: route).recordSeconds(seconds)
+    }
+
+    func upstreamTimer(route: String) -> CoreMetrics.Timer {
+        timer(upstreamTimers, "portcullis_upstream_duration_seconds", route)
+    }
+
+    /// The request counter and latency histogram of one route, method and status, looked up
+    /// once. A connection keeps the last one it used: its requests mostly repeat them, and the
+    /// lookup (a lock and a hash of the key) would otherwise run for every request.
+    final class RequestSeries: Sendable {
+        let route: String
+        let method: String
+        let status: Int
+        fileprivate let counter: CoreMetrics.Counter
+        fileprivate let timer: CoreMetrics.Timer
+
+        fileprivate init(route: String, method: String, status: Int, counter: CoreMetrics.Counter, timer: CoreMetrics.Timer) {
+            self.route = route
+            self.method = method
+            self.status = status
+            self.counter = counter
+            self.timer = timer
+        }
+
+        func matches(route: String, method: String, status: Int) -> Bool {
+            self.status == status && self.route == route && self.method == method
+        }
+    }
+
+    func requestSeries(route: String, method: String, status: Int) -> RequestSeries {
         let m = Self.knownMethods.contains(method) ? method : "OTHER"
         let key = RequestKey(route: route, method: m, status: status)
         let counter = requestCounters.withLockedValue { counters in
@@ -59,12 +94,13 @@ final class GatewayMetrics: Sendable {
             counters[key] = c
             return c
         }
-        counter.increment()
-        timer(requestTimers, "portcullis_request_duration_seconds", route).recordSeconds(seconds)
+        return RequestSeries(route: route, method: method, status: status, counter: counter,
+                             timer: timer(requestTimers, "portcullis_request_duration_seconds", route))
     }
 
-    func upstream(route: String, seconds: Double) {
-        timer(upstreamTimers, "portcullis_upstream_duration_seconds", route).recordSeconds(seconds)
+    func request(_ series: RequestSeries, seconds: Double) {
+        series.counter.increment()
+        series.timer.recordSeconds(seconds)
     }
 
     func jwtVerification(seconds: Double) { jwtTimer.recordSeconds(seconds) }

@@ -55,6 +55,8 @@ public enum PathNormalizer {
             query = String(Substring(utf8[utf8.index(after: q)...]))
         }
 
+        if let plain = plainPath(rawPath) { return NormalizedTarget(path: plain.path, segments: plain.segments, query: query) }
+
         var segments: [String] = []
         var current: [UInt8] = []
         current.reserveCapacity(32)
@@ -106,6 +108,35 @@ public enum PathNormalizer {
         var path = "/" + segments.joined(separator: "/")
         if trailingSlash && !segments.isEmpty { path += "/" }
         return NormalizedTarget(path: path, segments: segments, query: query)
+    }
+
+    /// The common case, already normal: only path bytes, no escape, and no empty, `.` or `..`
+    /// segment (no segment starts with a dot). nil sends the path through the full normalization.
+    private static func plainPath(_ raw: Substring.UTF8View.SubSequence) -> (path: String, segments: [String])? {
+        var segmentCount = 0
+        var afterSlash = false
+        var index = raw.index(after: raw.startIndex)  // after the leading "/"
+        afterSlash = true
+        while index < raw.endIndex {
+            let b = raw[index]
+            if b == UInt8(ascii: "/") {
+                if afterSlash { return nil }
+                afterSlash = true
+            } else {
+                if afterSlash {
+                    if b == UInt8(ascii: ".") { return nil }
+                    segmentCount += 1
+                    afterSlash = false
+                }
+                if !isPathByte(b) { return nil }
+            }
+            index = raw.index(after: index)
+        }
+        if raw.count == 1 { return ("/", []) }
+        var segments: [String] = []
+        segments.reserveCapacity(segmentCount)
+        for part in raw.split(separator: UInt8(ascii: "/")) { segments.append(String(Substring(part))) }
+        return (String(Substring(raw)), segments)
     }
 
     /// Where `needle` first occurs in `text` (a byte search: Foundation's `range(of:)` bridges

@@ -97,16 +97,17 @@ enum HeaderRules {
     /// goes upstream chunked.
     @discardableResult
     static func writeUpstreamRequestHead(_ ctx: RequestContext, route: RuntimeRoute, target: UpstreamTarget, websocket: Bool,
-                                         into out: inout ByteBuffer) -> Bool {
+                                         into buffer: inout ByteBuffer) -> Bool {
         let incoming = ctx.head.headers
-        out.writeString(ctx.method)
-        out.writeStaticString(" ")
-        out.writeString(route.upstreamPath(ctx.target.path, target: target))
+        var out = HeadBuilder(capacity: ctx.headBytes + 384)
+        out.append(ctx.method)
+        out.literal(" ")
+        out.append(route.upstreamPath(ctx.target.path, target: target))
         if let query = upstreamQuery(ctx.target.query, removing: ctx.tokenQueryParameter) {
-            out.writeStaticString("?")
-            out.writeString(query)
+            out.literal("?")
+            out.append(query)
         }
-        out.writeStaticString(" HTTP/1.1\r\n")
+        out.literal(" HTTP/1.1\r\n")
 
         // `Connection` names are hop-by-hop too; most requests have none.
         var tokens: [Substring] = []
@@ -154,7 +155,7 @@ enum HeaderRules {
                 if contentLengthSent { continue }
                 contentLengthSent = true
                 if let length = ctx.contentLength {
-                    writeField(name, String(length), into: &out)
+                    out.field(name, String(length))
                     continue
                 }
             case .forwardedFor:
@@ -173,49 +174,43 @@ enum HeaderRules {
                     let kept = value.split(separator: ";").filter {
                         !$0.trimmingOWS().hasPrefix(cookie + "=")
                     }.joined(separator: ";")
-                    if !kept.trimmingOWS().isEmpty { writeField(name, kept, into: &out) }
+                    if !kept.trimmingOWS().isEmpty { out.field(name, kept) }
                     continue
                 }
             default:
                 break
             }
-            writeField(name, value, into: &out)
+            out.field(name, value)
         }
         if chunked {
             // The body stays chunked (the decoder removed the client's chunks; they are made again).
-            out.writeStaticString("transfer-encoding: chunked\r\n")
+            out.literal("transfer-encoding: chunked\r\n")
         }
         if websocket {
-            out.writeStaticString("connection: upgrade\r\n")
-            if let upgrade { writeField("upgrade", upgrade, into: &out) }
+            out.literal("connection: upgrade\r\n")
+            if let upgrade { out.field("upgrade", upgrade) }
         }
-        out.writeStaticString("x-forwarded-for: ")
+        out.literal("x-forwarded-for: ")
         if let forwardedFor {
-            out.writeString(forwardedFor)
-            out.writeStaticString(", ")
+            out.append(forwardedFor)
+            out.literal(", ")
         }
-        out.writeString(ctx.sourceIP)
-        out.writeStaticString("\r\nx-forwarded-proto: ")
-        out.writeString(forwardedProto ?? ctx.scheme)
-        out.writeStaticString("\r\n")
-        if let host = forwardedHost ?? ctx.host { writeField("x-forwarded-host", host, into: &out) }
-        writeField("x-request-id", ctx.requestID, into: &out)
+        out.append(ctx.sourceIP)
+        out.literal("\r\nx-forwarded-proto: ")
+        out.append(forwardedProto ?? ctx.scheme)
+        out.literal("\r\n")
+        if let host = forwardedHost ?? ctx.host { out.field("x-forwarded-host", host) }
+        out.field("x-request-id", ctx.requestID)
         if let identity = ctx.identity {
             for header in route.identityHeaders {
-                if let value = identity.claimHeaderValue(header.claim), isSafeValue(value) {
-                    writeField(header.name, value, into: &out)
+                if let value = identity.claimHeaderValue(header.claim) {
+                    out.field(header.name, value)
                 }
             }
         }
-        out.writeStaticString("\r\n")
+        out.literal("\r\n")
+        buffer.writeBytes(out.bytes)
         return chunked
-    }
-
-    @inline(__always) static func writeField(_ name: String, _ value: String, into out: inout ByteBuffer) {
-        out.writeString(name)
-        out.writeStaticString(": ")
-        out.writeString(value)
-        out.writeStaticString("\r\n")
     }
 
     /// The query string without the token parameter a browser WebSocket used.
@@ -253,61 +248,73 @@ enum HeaderRules {
     /// fields and the gateway's own; then the framing, `X-Request-ID`, `X-Process-Time` and
     /// `Connection` as this connection needs.
     static func clientResponseHead(_ upstream: UpstreamResponseHead, ctx: RequestContext, websocket: Bool,
-                                   framing: ClientFraming, keepAlive: Bool, into out: inout ByteBuffer) {
+                                   framing: ClientFraming, keepAlive: Bool, into buffer: inout ByteBuffer) {
         let version = ctx.head.version
-        out.writeStaticString(version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        out.writeString(String(upstream.status))
-        out.writeStaticString(" ")
-        let reason = upstream.bytes(upstream.reason)
-        if reason.isEmpty { out.writeString(HTTPResponseStatus(statusCode: upstream.status).reasonPhrase) } else { out.writeBytes(reason) }
-        out.writeStaticString("\r\n")
-        let tokens = upstream.connectionTokens
-        for field in upstream.fields {
-            if websocket && (upstream.nameIs(field, "upgrade") || upstream.nameIs(field, "connection")) {
-                out.writeBytes(upstream.bytes(field.line))
-                continue
+        var out = HeadBuilder(capacity: upstream.block.readableBytes + 160)
+        out.literal(version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        out.decimal(upstream.status)
+        out.literal(" ")
+        upstream.block.withUnsafeReadableBytes { raw in
+            if upstream.reason.isEmpty {
+                out.append(HTTPResponseStatus(statusCode: upstream.status).reasonPhrase)
+            } else {
+                out.append(bytes: UnsafeRawBufferPointer(rebasing: raw[upstream.reason]))
             }
-            if isHopByHop(upstream, field) || upstream.nameIs(field, "x-request-id") || upstream.nameIs(field, "x-process-time") {
-                continue
+            out.literal("\r\n")
+            let tokens = upstream.connectionTokens
+            for field in upstream.fields {
+                let line = UnsafeRawBufferPointer(rebasing: raw[field.line])
+                let name = field.name
+                if websocket && (ResponseParser.equalsLower(raw, name, "upgrade") || ResponseParser.equalsLower(raw, name, "connection")) {
+                    out.append(bytes: line)
+                    continue
+                }
+                if isHopByHop(raw, name) || ResponseParser.equalsLower(raw, name, "x-request-id")
+                    || ResponseParser.equalsLower(raw, name, "x-process-time") {
+                    continue
+                }
+                if framing != .none && ResponseParser.equalsLower(raw, name, "content-length") { continue }
+                if !tokens.isEmpty && tokens.contains(where: { ASCII.equalIgnoringCase(UnsafeRawBufferPointer(rebasing: raw[name]), $0.utf8) }) {
+                    continue
+                }
+                out.append(bytes: line)
             }
-            if upstream.nameIs(field, "content-length") && framing != .none { continue }
-            if !tokens.isEmpty && tokens.contains(upstream.name(field).lowercased()) { continue }
-            out.writeBytes(upstream.bytes(field.line))
         }
         switch framing {
         case .length(let n):
-            out.writeStaticString("Content-Length: ")
-            out.writeString(String(n))
-            out.writeStaticString("\r\n")
+            out.literal("Content-Length: ")
+            out.decimal(n)
+            out.literal("\r\n")
         case .chunked:
-            out.writeStaticString("Transfer-Encoding: chunked\r\n")
+            out.literal("Transfer-Encoding: chunked\r\n")
         case .none, .close:
             break
         }
-        out.writeStaticString("X-Request-ID: ")
-        out.writeString(ctx.requestID)
-        out.writeStaticString("\r\nX-Process-Time: ")
+        out.literal("X-Request-ID: ")
+        out.append(ctx.requestID)
+        out.literal("\r\nX-Process-Time: ")
         ctx.writeProcessTime(into: &out)
-        out.writeStaticString("\r\n")
+        out.literal("\r\n")
         if !websocket {
             if !keepAlive {
-                out.writeStaticString("Connection: close\r\n")
+                out.literal("Connection: close\r\n")
             } else if version.minor == 0 {
-                out.writeStaticString("Connection: keep-alive\r\n")  // HTTP/1.0 closes by default
+                out.literal("Connection: keep-alive\r\n")  // HTTP/1.0 closes by default
             }
         }
-        out.writeStaticString("\r\n")
+        out.literal("\r\n")
+        buffer.writeBytes(out.bytes)
     }
 
-    private static func isHopByHop(_ head: UpstreamResponseHead, _ field: UpstreamResponseHead.Field) -> Bool {
-        switch field.name.count {
-        case 2: return head.nameIs(field, "te")
-        case 7: return head.nameIs(field, "trailer") || head.nameIs(field, "upgrade")
-        case 10: return head.nameIs(field, "connection") || head.nameIs(field, "keep-alive")
-        case 16: return head.nameIs(field, "proxy-connection")
-        case 17: return head.nameIs(field, "transfer-encoding")
-        case 18: return head.nameIs(field, "proxy-authenticate")
-        case 19: return head.nameIs(field, "proxy-authorization")
+    private static func isHopByHop(_ raw: UnsafeRawBufferPointer, _ name: Range<Int>) -> Bool {
+        switch name.count {
+        case 2: return ResponseParser.equalsLower(raw, name, "te")
+        case 7: return ResponseParser.equalsLower(raw, name, "trailer") || ResponseParser.equalsLower(raw, name, "upgrade")
+        case 10: return ResponseParser.equalsLower(raw, name, "connection") || ResponseParser.equalsLower(raw, name, "keep-alive")
+        case 16: return ResponseParser.equalsLower(raw, name, "proxy-connection")
+        case 17: return ResponseParser.equalsLower(raw, name, "transfer-encoding")
+        case 18: return ResponseParser.equalsLower(raw, name, "proxy-authenticate")
+        case 19: return ResponseParser.equalsLower(raw, name, "proxy-authorization")
         default: return false
         }
     }

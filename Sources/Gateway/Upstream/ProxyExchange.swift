@@ -81,9 +81,8 @@ final class ProxyExchange {
         var out = channel.allocator.buffer(capacity: 512 + ctx.head.uri.utf8.count + ctx.headBytes)
         chunkedBody = HeaderRules.writeUpstreamRequestHead(ctx, route: route, target: target, websocket: websocket, into: &out)
         channel.write(out, promise: nil)
-        while let part = ctx.pendingBody.popFirst() {
-            writeBody(part, to: channel)
-        }
+        for part in ctx.pendingBody { writeBody(part, to: channel) }
+        ctx.pendingBody = []
         if ctx.requestEnded {
             requestEndSent = true
             if chunkedBody { channel.write(WireFormat.lastChunk, promise: nil) }
@@ -164,7 +163,7 @@ final class ProxyExchange {
             front.writeInformational(head, ctx: ctx)
             return
         }
-        metrics.upstream(route: route.id, seconds: Double((NIODeadline.now() - upstreamStart).nanoseconds) / 1e9)
+        front.recordUpstream(route: route.id, seconds: Double((NIODeadline.now() - upstreamStart).nanoseconds) / 1e9)
         if head.status == 101 {
             guard websocket, connection != nil else {
                 fail(GatewayError(status: .badGateway, code: .upstreamUnavailable, message: "the upstream switched protocols unexpectedly"))
