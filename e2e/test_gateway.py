@@ -105,6 +105,29 @@ def test_viewer_reads_devices_and_upstream_sees_normalized_stripped_path(gateway
     assert float(r.headers["X-Process-Time"]) >= 0
 
 
+def test_each_route_gets_its_own_identity_headers_on_one_connection(issuer, upstream, ws_echo, tmp_path):
+    """One connection, one token, two routes: the identity header lines a connection keeps for its
+    token belong to the route they were made for."""
+    text = config_text(issuer, upstream, ws_echo).replace(
+        "  - id: commands\n    match: {path_prefix: [/commands, /api/commands]}\n",
+        "  - id: commands\n    match: {path_prefix: [/commands, /api/commands]}\n    identity_headers: {X-Caller: sub}\n")
+    g = Gateway(binary_path(), tmp_path, text)
+    try:
+        token = issuer.token(["operator"], sub="u-9")
+        with requests.Session() as session:
+            for _ in range(2):
+                devices = session.get(g.base + "/devices/d-1", headers=auth(token))
+                assert devices.status_code == 200, devices.text
+                assert devices.json()["headers"]["X-Auth-Subject"] == "u-9"
+                assert "X-Caller" not in devices.json()["headers"]
+                commands = session.post(g.base + "/commands", headers=auth(token), data=b"{}")
+                assert commands.status_code == 200, commands.text
+                assert commands.json()["headers"]["X-Caller"] == "u-9"
+                assert not any(k.lower().startswith("x-auth-") for k in commands.json()["headers"])
+    finally:
+        g.close()
+
+
 def test_operator_creates_a_command_but_may_not_ack_it(gateway, issuer):
     token = issuer.token(["operator"])
     assert requests.post(gateway.base + "/commands", headers=auth(token), data=b"{}").status_code == 200

@@ -77,14 +77,17 @@ struct RequestFields {
     var lengths: [String] = []
     var authorization: String?
     var authorizationCount = 0
+    /// The values of every `Connection` field (the names they list are hop-by-hop).
+    var connections: [String] = []
+    /// The first `Upgrade` value.
+    var upgrade: String?
     /// Both `Upgrade` and `Connection` are present (a WebSocket upgrade is possible).
-    var mayUpgrade = false
+    var mayUpgrade: Bool { upgrade != nil && !connections.isEmpty }
     /// Request line and field lines as sent (approximately: name, value, ": " and CRLF).
     var headerBytes: Int
 
     init(_ head: HTTPRequestHead) {
         headerBytes = head.uri.utf8.count + head.method.rawValue.utf8.count + 12
-        var upgrade = false, connection = false
         for (name, value) in head.headers {
             let utf8 = name.utf8
             headerBytes += utf8.count + value.utf8.count + 4
@@ -95,9 +98,9 @@ struct RequestFields {
                     hostCount += 1
                 }
             case 7:
-                if ASCII.equal(utf8, "upgrade") { upgrade = true }
+                if upgrade == nil && ASCII.equal(utf8, "upgrade") { upgrade = value }
             case 10:
-                if ASCII.equal(utf8, "connection") { connection = true }
+                if ASCII.equal(utf8, "connection") { connections.append(value) }
             case 12:
                 if requestID == nil && ASCII.equal(utf8, "x-request-id") { requestID = value }
             case 13:
@@ -113,6 +116,5 @@ struct RequestFields {
                 break
             }
         }
-        mayUpgrade = upgrade && connection
     }
 }

@@ -117,6 +117,23 @@ struct VerifiedIdentity: Sendable {
     /// object apply to it only.
     func isSameObject(as other: VerifiedIdentity) -> Bool { memo === other.memo }
 
+    /// The route's identity header lines (`name: value` CRLF each) for this identity. A
+    /// connection sends one identity to the same routes again and again: the lines of the last
+    /// route are kept with the identity (the route object is kept too, so a reloaded route, even
+    /// one allocated at the same address, never gets another route's lines).
+    func identityHeaderLines(for route: RuntimeRoute, _ body: (UnsafeRawBufferPointer) -> Void) {
+        if let (known, lines) = memo.lines, known === route {
+            lines.withUnsafeBytes(body)
+            return
+        }
+        var out = HeadBuilder(capacity: 128)
+        for header in route.identityHeaders {
+            if let value = claimHeaderValue(header.claim) { out.field(header.name, value) }
+        }
+        memo.lines = (route, out.bytes)
+        out.bytes.withUnsafeBytes(body)
+    }
+
     /// A claim by dot-separated path, as a header value: strings as they are, arrays joined with
     /// ",", other values as JSON. nil when absent, and nil when the value is not safe in a header
     /// (HeaderRules.isSafeValue: a CR, LF or other control byte could end the line).
@@ -146,4 +163,5 @@ struct VerifiedIdentity: Sendable {
 /// its event loop only, so the dictionary is never touched from two threads at once.
 final class HeaderValueMemo: @unchecked Sendable {
     var values: [String: String?] = [:]
+    var lines: (RuntimeRoute, [UInt8])?
 }

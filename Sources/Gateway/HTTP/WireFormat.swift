@@ -59,10 +59,20 @@ struct HeadBuilder {
 
     /// A decimal number.
     mutating func decimal<T: BinaryInteger>(_ value: T) {
-        if value >= 0 && value < 10 {
-            bytes.append(UInt8(ascii: "0") + UInt8(value))
-        } else {
+        guard value >= 0 else {
             append(String(value))
+            return
+        }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 24 digits
+        var n = UInt64(value)
+        withUnsafeMutableBytes(of: &digits) { room in
+            var start = room.count
+            repeat {
+                start -= 1
+                room[start] = UInt8(ascii: "0") + UInt8(n % 10)
+                n /= 10
+            } while n > 0
+            bytes.append(contentsOf: room[start...])
         }
     }
 }

@@ -111,25 +111,13 @@ enum HeaderRules {
 
         // `Connection` names are hop-by-hop too; most requests have none.
         var tokens: [Substring] = []
-        var upgrade: String?
-        var chunked = false
-        for (name, value) in incoming {
-            switch classify(name) {
-            case .hopByHop:
-                if name.utf8.count == 10, ASCII.equal(name.utf8, "connection") {
-                    for token in value.split(separator: ",") {
-                        let t = token.trimmingOWS()
-                        if !t.isEmpty && !ASCII.equal(t.utf8, "content-length") && !ASCII.equal(t.utf8, "host") { tokens.append(t) }
-                    }
-                } else if websocket && upgrade == nil && name.utf8.count == 7 && ASCII.equal(name.utf8, "upgrade") {
-                    upgrade = value
-                }
-            case .transferEncoding:
-                chunked = true
-            default:
-                break
+        for value in ctx.fields.connections {
+            for token in value.split(separator: ",") {
+                let t = token.trimmingOWS()
+                if !t.isEmpty && !ASCII.equal(t.utf8, "content-length") && !ASCII.equal(t.utf8, "host") { tokens.append(t) }
             }
         }
+        let chunked = !ctx.fields.transferEncodings.isEmpty
         let identityNames = ctx.config.identityHeaderList
         let trusted = !ctx.config.trustedProxies.isEmpty && ctx.config.trustedProxies.contains(ctx.sourceIP)
         var forwardedFor: String?
@@ -188,7 +176,7 @@ enum HeaderRules {
         }
         if websocket {
             out.literal("connection: upgrade\r\n")
-            if let upgrade { out.field("upgrade", upgrade) }
+            if let upgrade = ctx.fields.upgrade { out.field("upgrade", upgrade) }
         }
         out.literal("x-forwarded-for: ")
         if let forwardedFor {
@@ -201,12 +189,8 @@ enum HeaderRules {
         out.literal("\r\n")
         if let host = forwardedHost ?? ctx.host { out.field("x-forwarded-host", host) }
         out.field("x-request-id", ctx.requestID)
-        if let identity = ctx.identity {
-            for header in route.identityHeaders {
-                if let value = identity.claimHeaderValue(header.claim) {
-                    out.field(header.name, value)
-                }
-            }
+        if let identity = ctx.identity, !route.identityHeaders.isEmpty {
+            identity.identityHeaderLines(for: route) { out.append(bytes: $0) }
         }
         out.literal("\r\n")
         buffer.writeBytes(out.bytes)
