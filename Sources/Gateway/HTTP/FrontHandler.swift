@@ -52,6 +52,11 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var lastCredential: (header: String?, token: String, verification: Authenticator.Verification, identity: VerifiedIdentity)?
     /// How the body of the proxied response in progress reaches the client.
     private var responseFraming = HeaderRules.ClientFraming.none
+    /// The proxied response's head, held until its first body bytes or the next flush: a small
+    /// body that arrived with the head goes out in the same buffer (one write instead of two).
+    private var heldHead: ByteBuffer?
+    /// Bodies up to this size are copied behind the held head.
+    static let coalescedBodyBytes = 16 * 1024
     /// The metric series this connection's requests were last counted in (GatewayMetrics.RequestSeries).
     private var lastSeries: GatewayMetrics.RequestSeries?
     private var lastUpstreamTimer: (route: String, timer: CoreMetrics.Timer)?
@@ -460,9 +465,19 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         ctx.responseStatus = upstream.status
         responseFraming = HeaderRules.clientFraming(upstream, clientVersion: ctx.head.version)
         if responseFraming == .close { ctx.keepAlive = false }
-        var out = context.channel.allocator.buffer(capacity: upstream.block.readableBytes + 128)
+        var room = 0
+        if case .length(let n) = responseFraming, n <= Self.coalescedBodyBytes { room = Int(n) }
+        var out = context.channel.allocator.buffer(capacity: upstream.block.readableBytes + 160 + room)
         HeaderRules.clientResponseHead(upstream, ctx: ctx, websocket: false, framing: responseFraming, keepAlive: ctx.keepAlive, into: &out)
-        context.write(wrapOutboundOut(out), promise: nil)
+        writeHeldHead()
+        heldHead = out
+    }
+
+    /// Sends the held head, if any (before anything else is written to the client).
+    private func writeHeldHead() {
+        guard let head = heldHead, let context else { return }
+        heldHead = nil
+        context.write(wrapOutboundOut(head), promise: nil)
     }
 
     /// A 1xx other than 101 (`100 Continue`): passed on at once.
@@ -477,20 +492,30 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let context, body.readableBytes > 0 else { return }
         switch responseFraming {
         case .length, .close:
+            if heldHead != nil && heldHead!.writableBytes >= body.readableBytes {
+                heldHead!.writeImmutableBuffer(body)
+                return
+            }
+            writeHeldHead()
             context.write(wrapOutboundOut(body), promise: nil)
         case .chunked:
+            writeHeldHead()
             WireFormat.writeChunk(body, allocator: context.channel.allocator) { context.write(wrapOutboundOut($0), promise: nil) }
         case .none:
             break  // HEAD, 204, 304: nothing may follow the head
         }
     }
 
-    func flush() { context?.flush() }
+    func flush() {
+        writeHeldHead()
+        context?.flush()
+    }
 
     /// The upstream's response ended: finish this request, then take the next one or close.
     func exchangeFinished(_ ctx: RequestContext) {
         guard let context else { return }
         finishMetrics(ctx)
+        writeHeldHead()
         let close = !ctx.keepAlive || !ctx.requestEnded
         let last = responseFraming == .chunked ? WireFormat.lastChunk : ByteBuffer()
         responseFraming = .none
@@ -506,6 +531,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The exchange failed after the response started: the client can only learn it by the close.
     func abortConnection() {
+        heldHead = nil
         if case .active(let ctx, _) = state { finishMetrics(ctx) }
         state = .closed
         context?.close(promise: nil)

@@ -98,7 +98,7 @@ final class RequestContext {
 
 /// A verified token as the later phases use it: the policy's `input.token`, and what identity
 /// headers are made of.
-struct VerifiedIdentity: Sendable {
+final class VerifiedIdentity: Sendable {
     let issuer: String
     let header: Value
     let payload: Value
@@ -115,7 +115,7 @@ struct VerifiedIdentity: Sendable {
 
     /// The same verification result (not merely an equal one): decisions cached for one identity
     /// object apply to it only.
-    func isSameObject(as other: VerifiedIdentity) -> Bool { memo === other.memo }
+    func isSameObject(as other: VerifiedIdentity) -> Bool { self === other }
 
     /// The route's identity header lines (`name: value` CRLF each) for this identity. A
     /// connection sends one identity to the same routes again and again: the lines of the last
