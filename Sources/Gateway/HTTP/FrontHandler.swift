@@ -353,7 +353,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func startExchange(_ ctx: RequestContext, route: RuntimeRoute, websocket: Bool) {
         guard let context else { return }
         let exchange = ProxyExchange(front: self, ctx: ctx, route: route, pool: core.pool(for: context.eventLoop),
-                                     websocket: websocket, metrics: core.metrics)
+                                     websocket: websocket)
         state = .active(ctx, exchange)
         exchange.start()
     }

@@ -49,14 +49,6 @@ final class GatewayMetrics: Sendable {
 
     static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
 
-    func request(route: String, method: String, status: Int, seconds: Double) {
-        request(requestSeries(route: route, method: method, status: status), seconds: seconds)
-    }
-
-    func upstream(route: String, seconds: Double) {
-        upstreamTimer(route: route).recordSeconds(seconds)
-    }
-
     func upstreamTimer(route: String) -> CoreMetrics.Timer {
         timer(upstreamTimers, "portcullis_upstream_duration_seconds", route)
     }

@@ -23,7 +23,6 @@ final class ProxyExchange {
     let route: RuntimeRoute
     private let pool: UpstreamPool
     private let websocket: Bool
-    private let metrics: GatewayMetrics
     private(set) var phase = Phase.connecting
     private var attempt = 0
     private lazy var firstUpstream = route.firstUpstreamIndex()
@@ -39,13 +38,12 @@ final class ProxyExchange {
 
     static let idempotent: Set<String> = ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]
 
-    init(front: FrontHandler, ctx: RequestContext, route: RuntimeRoute, pool: UpstreamPool, websocket: Bool, metrics: GatewayMetrics) {
+    init(front: FrontHandler, ctx: RequestContext, route: RuntimeRoute, pool: UpstreamPool, websocket: Bool) {
         self.front = front
         self.ctx = ctx
         self.route = route
         self.pool = pool
         self.websocket = websocket
-        self.metrics = metrics
     }
 
     var responseStarted: Bool { phase == .responding }
