@@ -128,6 +128,25 @@ def test_each_route_gets_its_own_identity_headers_on_one_connection(issuer, upst
         g.close()
 
 
+def test_a_token_that_expires_fails_on_the_connection_that_kept_it(issuer, upstream, ws_echo, tmp_path):
+    """A connection re-confirms its kept token instead of looking it up again: once the token
+    expires, the next request on that same connection is a 401 `expired`."""
+    text = config_text(issuer, upstream, ws_echo).replace("    algorithms: [RS256]\n", "    algorithms: [RS256]\n    leeway: 0s\n", 1)
+    g = Gateway(binary_path(), tmp_path, text)
+    try:
+        minted = int(time.time())
+        token = issuer.token(["viewer"], lifetime=2)  # exp = minted + 2
+        with requests.Session() as session:
+            for _ in range(3):
+                assert session.get(g.base + "/devices/d-1", headers=auth(token)).status_code == 200
+            time.sleep(max(0.0, minted + 2 + 1.1 - time.time()))
+            r = session.get(g.base + "/devices/d-1", headers=auth(token))
+            assert_error(r, 401, "invalid_token")
+            assert 'error_description="expired"' in r.headers["WWW-Authenticate"]
+    finally:
+        g.close()
+
+
 def test_operator_creates_a_command_but_may_not_ack_it(gateway, issuer):
     token = issuer.token(["operator"])
     assert requests.post(gateway.base + "/commands", headers=auth(token), data=b"{}").status_code == 200

@@ -15,10 +15,10 @@ enum TokenExtraction {
         if let header = ctx.fields.authorization {
             let trimmed = header.trimmingOWS()
             guard let space = trimmed.utf8.firstIndex(where: { $0 == 0x20 || $0 == 0x09 }) else {
-                return trimmed.equalsIgnoringASCIICase("bearer") ? .malformed("the Bearer credentials are empty") : .none
+                return ASCII.equal(trimmed.utf8, "bearer") ? .malformed("the Bearer credentials are empty") : .none
             }
             // Another scheme (Basic, ...) is not ours: treated as no bearer token.
-            guard Substring(trimmed.utf8[..<space]).equalsIgnoringASCIICase("bearer") else { return .none }
+            guard ASCII.equal(trimmed.utf8[..<space], "bearer") else { return .none }
             let token = Substring(trimmed.utf8[space...]).trimmingOWS()
             guard !token.isEmpty else { return .malformed("the Bearer credentials are empty") }
             return .token(String(token))

@@ -14,12 +14,6 @@ extension StringProtocol {
         }
         return Substring(utf8[start..<end])
     }
-
-    /// ASCII case-insensitive equality with a lower-case ASCII literal.
-    @inline(__always) func equalsIgnoringASCIICase(_ lowercase: String) -> Bool {
-        guard utf8.count == lowercase.utf8.count else { return false }
-        return zip(utf8, lowercase.utf8).allSatisfy { a, b in (a >= 0x41 && a <= 0x5a ? a | 0x20 : a) == b }
-    }
 }
 
 extension String {

@@ -61,8 +61,8 @@ enum AcceptChecks {
 
     static func isWebSocketUpgrade(_ head: HTTPRequestHead, fields: RequestFields) -> Bool {
         guard head.method == .GET, fields.mayUpgrade else { return false }
-        let upgrade = head.headers["upgrade"].contains { $0.lowercased().split(separator: ",").contains { $0.trimmingOWS() == "websocket" } }
-        return upgrade && HeaderRules.connectionTokens(head.headers).contains("upgrade")
+        let upgrade = fields.upgrades.contains { $0.split(separator: ",").contains { ASCII.equal($0.trimmingOWS().utf8, "websocket") } }
+        return upgrade && HeaderRules.connectionTokens(fields.connections).contains { ASCII.equal($0.utf8, "upgrade") }
     }
 }
 
@@ -79,10 +79,10 @@ struct RequestFields {
     var authorizationCount = 0
     /// The values of every `Connection` field (the names they list are hop-by-hop).
     var connections: [String] = []
-    /// The first `Upgrade` value.
-    var upgrade: String?
+    /// The values of every `Upgrade` field.
+    var upgrades: [String] = []
     /// Both `Upgrade` and `Connection` are present (a WebSocket upgrade is possible).
-    var mayUpgrade: Bool { upgrade != nil && !connections.isEmpty }
+    var mayUpgrade: Bool { !upgrades.isEmpty && !connections.isEmpty }
     /// Request line and field lines as sent (approximately: name, value, ": " and CRLF).
     var headerBytes: Int
 
@@ -98,7 +98,7 @@ struct RequestFields {
                     hostCount += 1
                 }
             case 7:
-                if upgrade == nil && ASCII.equal(utf8, "upgrade") { upgrade = value }
+                if ASCII.equal(utf8, "upgrade") { upgrades.append(value) }
             case 10:
                 if ASCII.equal(utf8, "connection") { connections.append(value) }
             case 12:

@@ -73,10 +73,9 @@ final class RequestContext {
 
     /// Seconds since the request head arrived, with microsecond precision (`X-Process-Time`).
     var processTime: String {
-        let micros = (NIODeadline.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1000
-        let whole = micros / 1_000_000, fraction = micros % 1_000_000
-        let digits = String(fraction)
-        return "\(whole)." + String(repeating: "0", count: 6 - digits.count) + digits
+        var out = HeadBuilder(capacity: 16)
+        writeProcessTime(into: &out)
+        return String(decoding: out.bytes, as: UTF8.self)
     }
 
     /// `processTime` written straight into a head being made.
@@ -159,8 +158,9 @@ final class VerifiedIdentity: Sendable {
     }
 }
 
-/// Memoized identity header values of one identity. An identity is used by one connection, on
-/// its event loop only, so the dictionary is never touched from two threads at once.
+/// Memoized identity header values of one identity, and the header lines of the route it was
+/// last sent to. An identity is used by one connection, on its event loop only, so neither is
+/// ever touched from two threads at once.
 final class HeaderValueMemo: @unchecked Sendable {
     var values: [String: String?] = [:]
     var lines: (RuntimeRoute, [UInt8])?

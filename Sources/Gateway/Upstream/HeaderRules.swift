@@ -9,20 +9,18 @@ enum HeaderRules {
         "proxy-authenticate", "proxy-authorization",
     ]
 
-    /// Never removed because `Connection` names them: the message's framing and target.
-    static let protectedFromConnection: Set<String> = ["content-length", "host"]
-
     /// Proxy-override headers some frameworks trust (a client IP, a rewritten path): from a peer
     /// that is not a trusted proxy they would let the client say what the policy never checked.
     static let untrustedOverrides: Set<String> = ["x-real-ip", "x-original-url", "x-rewrite-url", "x-original-uri", "x-client-ip", "true-client-ip"]
 
-    /// Header names listed in `Connection` (they are hop-by-hop too), except the protected ones.
-    static func connectionTokens(_ headers: HTTPHeaders) -> Set<String> {
-        var tokens = Set<String>()
-        for value in headers["connection"] {
+    /// Header names listed in `Connection` values (they are hop-by-hop too), as sent, except
+    /// `Content-Length` and `Host`, which are never removed: the message's framing and target.
+    static func connectionTokens(_ values: [String]) -> [Substring] {
+        var tokens: [Substring] = []
+        for value in values {
             for token in value.split(separator: ",") {
-                let t = token.trimmingOWS().lowercased()
-                if !t.isEmpty && !protectedFromConnection.contains(t) { tokens.insert(t) }
+                let t = token.trimmingOWS()
+                if !t.isEmpty && !ASCII.equal(t.utf8, "content-length") && !ASCII.equal(t.utf8, "host") { tokens.append(t) }
             }
         }
         return tokens
@@ -110,13 +108,7 @@ enum HeaderRules {
         out.literal(" HTTP/1.1\r\n")
 
         // `Connection` names are hop-by-hop too; most requests have none.
-        var tokens: [Substring] = []
-        for value in ctx.fields.connections {
-            for token in value.split(separator: ",") {
-                let t = token.trimmingOWS()
-                if !t.isEmpty && !ASCII.equal(t.utf8, "content-length") && !ASCII.equal(t.utf8, "host") { tokens.append(t) }
-            }
-        }
+        let tokens = connectionTokens(ctx.fields.connections)
         let chunked = !ctx.fields.transferEncodings.isEmpty
         let identityNames = ctx.config.identityHeaderList
         let trusted = !ctx.config.trustedProxies.isEmpty && ctx.config.trustedProxies.contains(ctx.sourceIP)
@@ -176,7 +168,7 @@ enum HeaderRules {
         }
         if websocket {
             out.literal("connection: upgrade\r\n")
-            if let upgrade = ctx.fields.upgrade { out.field("upgrade", upgrade) }
+            if let upgrade = ctx.fields.upgrades.first { out.field("upgrade", upgrade) }
         }
         out.literal("x-forwarded-for: ")
         if let forwardedFor {

@@ -362,11 +362,9 @@ struct ResponseParser {
         }
     }
 
-    static func equalsLower(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercased: StaticString) -> Bool {
-        let expected = UnsafeRawBufferPointer(start: lowercased.utf8Start, count: lowercased.utf8CodeUnitCount)
-        guard range.count == expected.count else { return false }
-        for k in 0..<range.count where raw[range.lowerBound + k] | 0x20 != expected[k] { return false }
-        return true
+    /// The bytes at `range` equal `lowercased` ignoring ASCII case.
+    @inline(__always) static func equalsLower(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercased: StaticString) -> Bool {
+        ASCII.equal(UnsafeRawBufferPointer(rebasing: raw[range]), lowercased)
     }
 
     /// `1a;name=value` → 26. Extensions are checked for control bytes and dropped.
