@@ -144,11 +144,6 @@ public final class Gateway: Service, Sendable {
     }
 
     private func bindTraffic(_ configuration: GatewayConfiguration, quiesce: ServerQuiescingHelper) async throws -> Channel {
-        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-        decoderLimits.maxHeaderListSize = configuration.limits.maxHeaderBytes
-        decoderLimits.maxHeaderFieldSize = configuration.limits.maxHeaderBytes
-        decoderLimits.maxHeaderFieldCount = 512
-        let limits = decoderLimits
         let core = self.core
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
@@ -163,13 +158,10 @@ public final class Gateway: Service, Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
-                    // FrontHandler orders pipelined requests and handles quiescing itself. Outbound header
-                    // validation is off: every value sent comes from the parser (already validated) or
-                    // is checked where the gateway makes it (HeaderRules.isSafeValue, token names).
-                    // Requests are read by NIO's strict HTTP/1 decoder; responses are written as bytes
-                    // by FrontHandler (no response encoder: proxied heads are copied field lines).
-                    try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes,
-                                                                                limitConfiguration: limits)))
+                    // FrontHandler reads requests from bytes itself (RequestDecoder, strict HTTP/1),
+                    // orders pipelined requests and handles quiescing. Responses are written as bytes
+                    // (no response encoder: proxied heads are copied field lines; every value the
+                    // gateway makes is checked where it is made: HeaderRules.isSafeValue, token names).
                     try sync.addHandler(FrontHandler(core: core))
                     core.metrics.connectionOpened()
                     channel.closeFuture.whenComplete { _ in core.metrics.connectionClosed() }

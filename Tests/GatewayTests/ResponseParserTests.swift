@@ -101,11 +101,11 @@ import Testing
     }
 
     @Test func limitsAndCutShortResponses() {
-        #expect(throws: UpstreamProtocolError.self) {
+        #expect(throws: HTTPMessageError.self) {
             _ = try parse("HTTP/1.1 200 OK\r\nX-Big: " + String(repeating: "a", count: ResponseParser.maxHeadBytes) + "\r\n\r\n")
         }
-        #expect(throws: UpstreamProtocolError.self) { _ = try parse("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", close: true) }
-        #expect(throws: UpstreamProtocolError.self) {
+        #expect(throws: HTTPMessageError.self) { _ = try parse("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", close: true) }
+        #expect(throws: HTTPMessageError.self) {
             _ = try parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", close: true)
         }
     }

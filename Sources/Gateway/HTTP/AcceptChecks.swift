@@ -25,17 +25,9 @@ enum AcceptChecks {
         }
         if !transferEncodings.isEmpty {
             if head.version.minor == 0 { return "Transfer-Encoding is not allowed in HTTP/1.0" }
-            let codings = transferEncodings.flatMap { $0.split(separator: ",") }.map { $0.trimmingOWS().lowercased() }
-            if codings != ["chunked"] { return "only Transfer-Encoding: chunked is supported" }
+            if let problem = transferCodingProblem(transferEncodings) { return problem }
         }
-        if !lengths.isEmpty {
-            let values = lengths.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
-                .map { $0.trimmingOWS() }
-            guard values.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 18 && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }) else {
-                return "invalid Content-Length"
-            }
-            if Set(values).count > 1 { return "conflicting Content-Length values" }
-        }
+        if let problem = lengthProblem(lengths) { return problem }
         if head.method == .TRACE && (!transferEncodings.isEmpty || !lengths.isEmpty) {
             return "TRACE must not have a body"
         }
@@ -43,6 +35,34 @@ enum AcceptChecks {
         if fields.hostCount == 0 && head.version.minor == 1 { return "the Host header is missing" }
         if let host = fields.host, !isValidHost(host) { return "invalid Host header" }
         return nil
+    }
+
+    /// Anything but exactly `chunked` (the gateway decodes it and frames the body again).
+    static func transferCodingProblem(_ transferEncodings: [String]) -> String? {
+        let codings = transferEncodings.flatMap { $0.split(separator: ",") }.map { $0.trimmingOWS() }
+        return codings.count == 1 && ASCII.equal(codings[0].utf8, "chunked") ? nil : "only Transfer-Encoding: chunked is supported"
+    }
+
+    /// `Content-Length` values that are not one decimal number (identical duplicates and lists of
+    /// one value are one value, RFC 9110 §8.6).
+    static func lengthProblem(_ lengths: [String]) -> String? {
+        guard !lengths.isEmpty else { return nil }
+        let values = lengths.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }.map { $0.trimmingOWS() }
+        guard values.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 18 && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }) else {
+            return "invalid Content-Length"
+        }
+        return values.dropFirst().contains(where: { $0 != values[0] }) ? "conflicting Content-Length values" : nil
+    }
+
+    /// How the body of a request with these fields is framed; nil when no reading can be trusted
+    /// (both framings, another transfer coding, a bad length), which phase 1 answers with 400.
+    static func bodyFraming(_ fields: RequestFields) -> BodyFraming? {
+        if !fields.transferEncodings.isEmpty {
+            return fields.lengths.isEmpty && transferCodingProblem(fields.transferEncodings) == nil ? .chunked : nil
+        }
+        if fields.lengths.isEmpty { return BodyFraming.none }
+        guard lengthProblem(fields.lengths) == nil, let length = contentLength(fields.lengths) else { return nil }
+        return length == 0 ? BodyFraming.none : .length(length)
     }
 
     /// The declared body length (identical duplicates and lists were accepted as one value).
@@ -87,34 +107,54 @@ struct RequestFields {
     var headerBytes: Int
 
     init(_ head: HTTPRequestHead) {
-        headerBytes = head.uri.utf8.count + head.method.rawValue.utf8.count + 12
-        for (name, value) in head.headers {
-            let utf8 = name.utf8
-            headerBytes += utf8.count + value.utf8.count + 4
-            switch utf8.count {
-            case 4:
-                if ASCII.equal(utf8, "host") {
-                    if host == nil { host = value }
-                    hostCount += 1
-                }
-            case 7:
-                if ASCII.equal(utf8, "upgrade") { upgrades.append(value) }
-            case 10:
-                if ASCII.equal(utf8, "connection") { connections.append(value) }
-            case 12:
-                if requestID == nil && ASCII.equal(utf8, "x-request-id") { requestID = value }
-            case 13:
-                if ASCII.equal(utf8, "authorization") {
-                    if authorization == nil { authorization = value }
-                    authorizationCount += 1
-                }
-            case 14:
-                if ASCII.equal(utf8, "content-length") { lengths.append(value) }
-            case 17:
-                if ASCII.equal(utf8, "transfer-encoding") { transferEncodings.append(value) }
-            default:
-                break
+        self.init(method: head.method.rawValue.utf8.count, uri: head.uri.utf8.count)
+        for (name, value) in head.headers { note(name: name.utf8, value: value) }
+    }
+
+    /// Before any field: the request line's share of `headerBytes`.
+    init(method: Int, uri: Int) {
+        headerBytes = uri + method + 12
+    }
+
+    /// Takes in one field line.
+    @inline(__always) mutating func note<Name: Collection<UInt8>>(name: Name, value: String) {
+        let count = name.count
+        headerBytes += count + value.utf8.count + 4
+        switch count {
+        case 4:
+            if ASCII.equal(name, "host") {
+                if host == nil { host = value }
+                hostCount += 1
+            }
+        case 7:
+            if ASCII.equal(name, "upgrade") { upgrades.append(value) }
+        case 10:
+            if ASCII.equal(name, "connection") { connections.append(value) }
+        case 12:
+            if requestID == nil && ASCII.equal(name, "x-request-id") { requestID = value }
+        case 13:
+            if ASCII.equal(name, "authorization") {
+                if authorization == nil { authorization = value }
+                authorizationCount += 1
+            }
+        case 14:
+            if ASCII.equal(name, "content-length") { lengths.append(value) }
+        case 17:
+            if ASCII.equal(name, "transfer-encoding") { transferEncodings.append(value) }
+        default:
+            break
+        }
+    }
+
+    /// The client lets the connection stay open after this request: HTTP/1.1 unless it sent
+    /// `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`.
+    func keepAlive(minorVersion: Int) -> Bool {
+        var close = false, keepAlive = false
+        if !connections.isEmpty {
+            for token in HeaderRules.connectionTokens(connections) {
+                if ASCII.equal(token.utf8, "close") { close = true } else if ASCII.equal(token.utf8, "keep-alive") { keepAlive = true }
             }
         }
+        return !close && (minorVersion >= 1 || keepAlive)
     }
 }

@@ -10,12 +10,11 @@ import RegoLite
 
 /// One client connection: runs DESIGN.md's phases for each request in order (accept, request id,
 /// route, authenticate, authorize, upstream, response, log). A phase that answers the client
-/// itself short-circuits the rest. Requests on one connection are handled one at a time: parts of
-/// a pipelined request that arrive while one is in progress wait in `deferred` with reading paused
-/// (done here rather than by NIO's `HTTPServerPipelineHandler`, which stops and restarts reading
-/// around every response: two `epoll_ctl` calls per request).
+/// itself short-circuits the rest. Requests are read from the connection's bytes by
+/// `RequestDecoder`, one at a time: a pipelined request that arrives while one is in progress
+/// stays unread in `received`, with reading paused, until that one is answered.
 final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ByteBuffer
     /// Responses are written as bytes (no response encoder): proxied heads are made by copying
     /// the upstream's field lines (HeaderRules.clientResponseHead), the gateway's own answers by
     /// `serialize`.
@@ -38,11 +37,15 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private(set) var context: ChannelHandlerContext?
     private var sourceIP = ""
     private var gate = ReadGate()
-    /// Parts of pipelined requests that arrived before the current one finished.
-    private var deferred = CircularBuffer<HTTPServerRequestPart>()
+    private var decoder: RequestDecoder
+    /// Bytes received and not decoded yet: the rest of a read, or requests pipelined behind the
+    /// one in progress.
+    private var received = FrontHandler.noBytes
+    private static let noBytes = ByteBuffer()
+    /// Inside `decodeReceived` (a request answered at once does not start another loop).
+    private var decoding = false
     /// The server is shutting down: close after the request in progress.
     private var quiescing = false
-    private var draining = false
     /// The last token this connection presented, its verification and the identity made of it:
     /// a client sends the same token on every request of a connection. The same `Authorization`
     /// field, byte for byte, is re-checked with `Authenticator.reconfirm` (deadline, time claims,
@@ -63,7 +66,13 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// This connection's recent decisions (Policy/DecisionCache.swift).
     private(set) var decisionCache = DecisionCache()
 
-    init(core: GatewayCore) { self.core = core }
+    init(core: GatewayCore) {
+        self.core = core
+        let limits = core.config.configuration.limits
+        // Phase 1 applies the limits exactly; the decoder only bounds what is buffered (with room
+        // for whitespace that `RequestFields.headerBytes` does not count).
+        decoder = RequestDecoder(headLimit: limits.maxHeaderBytes + limits.maxURIBytes + 1024)
+    }
 
     // MARK: channel events
 
@@ -90,32 +99,76 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
-        if !deferred.isEmpty {
-            deferred.append(part)
-            return
+        switch state {
+        case .rejected(_, closeAfterResponse: true), .closed, .tunnel:
+            return  // closing: what arrives is dropped
+        case .idle, .active, .rejected:
+            break
         }
-        if case .head = part, !isIdle {
-            if case .rejected(_, closeAfterResponse: true) = state { return }  // closing: dropped
-            if case .closed = state { return }
-            // Pipelined: wait for the request in progress, reading no more meanwhile.
-            deferred.append(part)
-            pauseReading()
-            return
-        }
-        dispatch(part)
+        var bytes = unwrapInboundIn(data)
+        if received.readableBytes == 0 { received = bytes } else { received.writeBuffer(&bytes) }
+        decodeReceived()
+        // A pipelined request waits for the one in progress, reading no more meanwhile.
+        if pipelinedRequestWaits { pauseReading() }
     }
 
     private var isIdle: Bool { if case .idle = state { return true } else { return false } }
 
-    private func dispatch(_ part: HTTPServerRequestPart) {
-        switch part {
-        case .head(let head):
-            begin(head)
-        case .body(let body):
-            receiveBody(body)
-        case .end:
-            receiveEnd()
+    /// The next request's bytes are here and wait for the one in progress.
+    private var pipelinedRequestWaits: Bool { decoder.isAtHead && !isIdle && received.readableBytes > 0 }
+
+    /// Hands what `received` holds to the phases: the request in progress's body and end, and the
+    /// next request's head only once the connection is idle. A malformed head is a 400 and the
+    /// connection closes; a malformed body ends the exchange and the connection.
+    private func decodeReceived() {
+        guard !decoding else { return }
+        decoding = true
+        defer { decoding = false }
+        while true {
+            if decoder.isAtHead && !isIdle { break }
+            let event: RequestDecoder.Event?
+            do {
+                event = try decoder.next(&received)
+            } catch {
+                malformedRequest(error)
+                return
+            }
+            guard let event else { break }
+            switch event {
+            case .head(let head, let fields): begin(head, fields: fields)
+            case .body(let body): receiveBody(body)
+            case .end: receiveEnd()
+            }
+            if case .rejected(_, closeAfterResponse: true) = state { break }
+            if case .closed = state { break }
+        }
+        // Not holding on to the read buffer lets the channel use it again for the next read.
+        if received.readableBytes == 0 { received = Self.noBytes }
+    }
+
+    /// Bytes that are not HTTP/1 as RFC 9112 reads it (smuggling attempts, obs-fold, bad bytes,
+    /// an oversized head): a 400 when no request is in progress, otherwise the connection closes.
+    private func malformedRequest(_ error: any Error) {
+        received = Self.noBytes
+        switch state {
+        case .idle:
+            let message: String
+            if let error = error as? HTTPMessageError, error.tooLarge {
+                message = "the request headers are larger than allowed"
+            } else {
+                message = "malformed HTTP request: \(error)"
+            }
+            reject(bareContext(), .badRequest(message), forceClose: true)
+        case .active(let ctx, let exchange):
+            core.logger.info("request body unreadable", metadata: ["request_id": "\(ctx.requestID)", "message": "\(error)"])
+            exchange?.abort()
+            if ctx.responseStatus == 0 { ctx.responseStatus = 400 }
+            finishMetrics(ctx)
+            state = .closed
+            context?.close(promise: nil)
+        case .rejected, .tunnel, .closed:
+            state = .closed
+            context?.close(promise: nil)
         }
     }
 
@@ -144,18 +197,6 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if case .rejected(_, closeAfterResponse: true) = state { return }  // closing: what arrives is dropped
-        if error is HTTPParserError, case .idle = state {
-            // Malformed request (smuggling attempts, obs-fold, bad bytes, oversized headers): 400, then close.
-            let ctx = bareContext()
-            let message: String
-            if let parserError = error as? HTTPParserError, case .headerOverflow = parserError {
-                message = "the request headers are larger than allowed"
-            } else {
-                message = "malformed HTTP request: \(error)"
-            }
-            reject(ctx, .badRequest(message), forceClose: true)
-            return
-        }
         if case .active(_, let exchange?) = state { exchange.abort() }
         context.close(promise: nil)
     }
@@ -175,10 +216,9 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
                        sourceIP: sourceIP, host: nil, contentLength: nil, hasBody: false)
     }
 
-    private func begin(_ head: HTTPRequestHead) {
+    private func begin(_ head: HTTPRequestHead, fields: RequestFields) {
         let config = core.config
         // Phase 2 first so that every answer, even a 400, carries the request id.
-        let fields = RequestFields(head)
         let requestID = RequestID.accept(fields.requestID) ?? RequestID.mint()
         let contentLength = AcceptChecks.contentLength(fields.lengths)
         let ctx = RequestContext(head: head, config: config, requestID: requestID,
@@ -187,7 +227,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
                                  hasBody: !fields.transferEncodings.isEmpty || (contentLength ?? 0) > 0, fields: fields)
         state = .active(ctx, nil)
         // A body is held back until the upstream can take it (a request without one needs no
-        // pause: the pipeline handler keeps any next request until this response ends).
+        // pause: a next request stays undecoded until this response ends).
         if ctx.hasBody { pauseReading() }
 
         // Phase 1: accept.
@@ -554,19 +594,13 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func finishRequest(_ ctx: RequestContext) {
         state = .idle
         if quiescing {
-            deferred.removeAll()
+            received = Self.noBytes
             context?.close(promise: nil)
             return
         }
-        if draining { return }  // a deferred request finished at once: the loop below goes on
-        draining = true
-        defer { draining = false }
-        while let part = deferred.first {
-            if case .head = part, !isIdle { break }  // the next request waits for this one
-            deferred.removeFirst()
-            dispatch(part)
-        }
-        guard deferred.isEmpty else { return }
+        if decoding { return }  // answered while decoding: the decoding loop goes on
+        decodeReceived()
+        guard !pipelinedRequestWaits else { return }
         switch state {
         case .idle:
             resumeReading()
@@ -619,7 +653,10 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var out = context.channel.allocator.buffer(capacity: response.block.readableBytes + 128)
         HeaderRules.clientResponseHead(response, ctx: ctx, websocket: true, framing: .none, keepAlive: true, into: &out)
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
-        WebSocketTunnel.splice(client: context.channel, clientHandler: self, upstream: upstream, idleTimeout: route.websocket?.idleTimeout ?? 300,
+        // What the client sent behind its upgrade request belongs to the new protocol: it goes first.
+        let clientLeftover = decoder.takeRest(&received)
+        WebSocketTunnel.splice(client: context.channel, clientHandler: self, clientLeftover: clientLeftover, upstream: upstream,
+                               idleTimeout: route.websocket?.idleTimeout ?? 300,
                                expiresAt: route.websocket?.closeOnTokenExpiry == true ? ctx.identity?.expiresAt : nil, core: core)
         resumeReading()
     }

@@ -66,7 +66,7 @@ final class RequestContext {
         self.host = host
         self.target = target
         self.sourceIP = sourceIP
-        self.keepAlive = head.isKeepAlive
+        self.keepAlive = self.fields.keepAlive(minorVersion: head.version.minor)
         self.contentLength = contentLength
         self.hasBody = hasBody
     }

@@ -1,22 +1,5 @@
 import NIOCore
 
-/// Why an upstream's response could not be read: answered 502 when nothing of the response went
-/// to the client yet, otherwise the client connection is closed.
-struct UpstreamProtocolError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// How a response's body is delimited (RFC 9112 §6.3).
-enum BodyFraming: Equatable {
-    /// No body: 1xx, 204, 304, or the answer to HEAD.
-    case none
-    case length(Int64)
-    case chunked
-    /// Everything until the upstream closes the connection.
-    case untilClose
-}
-
 /// An upstream response head exactly as received, with the positions of its fields, so that the
 /// head sent to the client is made by copying the field lines that may cross the gateway (no
 /// string per header, no header dictionary).
@@ -73,38 +56,32 @@ struct ResponseParser {
 
     private enum State {
         case head
-        case length(Int64)
-        case chunkSize
-        case chunkData(Int64)
-        case chunkDataEnd
-        case trailers
-        case untilClose
+        case body
         /// A 101 was read: the bytes that follow belong to the new protocol.
         case upgraded
     }
 
     static let maxHeadBytes = 64 * 1024
     static let maxFields = 256
-    static let maxChunkLineBytes = 4096
 
     private var state = State.head
-    /// Bytes of a head, chunk-size line or trailer section not complete yet.
-    private var pending: ByteBuffer?
-    private var trailerBytes = 0
+    private var framing = MessageFraming(maxTrailerBytes: maxHeadBytes)
 
     var isUpgraded: Bool { if case .upgraded = state { return true } else { return false } }
     /// Between messages (nothing of a response read yet).
-    var isIdle: Bool { if case .head = state { return pending == nil } else { return false } }
+    var isIdle: Bool { if case .head = state { return framing.pending == nil } else { return false } }
 
     /// Parses what `buffer` holds, reporting each event to `sink`. After a 101 head it stops and
     /// leaves the rest of `buffer` unread (`isUpgraded`). `requestIsHEAD` is asked at each head
     /// (a sink may start the next request on this connection): the answer to HEAD has no body
     /// whatever its head says.
     mutating func feed(_ buffer: inout ByteBuffer, requestIsHEAD: () -> Bool, _ sink: (Event) throws -> Void) throws {
-        while buffer.readableBytes > 0 || pending != nil {
+        while true {
             switch state {
             case .head:
-                guard let head = try takeHead(&buffer, requestIsHEAD: requestIsHEAD) else { return }
+                guard buffer.readableBytes > 0 || framing.pending != nil,
+                      let block = try framing.takeHead(&buffer, limit: Self.maxHeadBytes, what: "response head") else { return }
+                let head = try Self.parseHead(block, requestIsHEAD: requestIsHEAD())
                 try sink(.head(head))
                 if head.status == 101 {
                     state = .upgraded
@@ -113,54 +90,22 @@ struct ResponseParser {
                 switch head.framing {
                 case .none:
                     if head.status >= 200 { try sink(.end) }  // a 1xx is followed by the final head
-                case .length(let n):
-                    if n == 0 { try sink(.end) } else { state = .length(n) }
-                case .chunked:
-                    state = .chunkSize
-                case .untilClose:
-                    state = .untilClose
-                }
-            case .length(let remaining):
-                guard buffer.readableBytes > 0 else { return }
-                let n = Int(min(Int64(buffer.readableBytes), remaining))
-                let part = buffer.readSlice(length: n)!
-                if Int64(n) == remaining {
-                    state = .head
-                    try sink(.body(part))
+                case .length(0):
                     try sink(.end)
-                } else {
-                    state = .length(remaining - Int64(n))
-                    try sink(.body(part))
+                case .length, .chunked, .untilClose:
+                    framing.startBody(head.framing)
+                    state = .body
                 }
-            case .chunkSize:
-                guard let line = try takeLine(&buffer, limit: Self.maxChunkLineBytes, what: "chunk size line") else { return }
-                let size = try Self.chunkSize(line)
-                state = size == 0 ? .trailers : .chunkData(size)
-                trailerBytes = 0
-            case .chunkData(let remaining):
-                guard buffer.readableBytes > 0 else { return }
-                let n = Int(min(Int64(buffer.readableBytes), remaining))
-                let part = buffer.readSlice(length: n)!
-                state = Int64(n) == remaining ? .chunkDataEnd : .chunkData(remaining - Int64(n))
-                try sink(.body(part))
-            case .chunkDataEnd:
-                guard let line = try takeLine(&buffer, limit: 2, what: "chunk") else { return }
-                guard line.readableBytes == 0 else { throw UpstreamProtocolError("chunk data longer than its size") }
-                state = .chunkSize
-            case .trailers:
-                // Trailer fields are read and dropped (the gateway forwards none).
-                guard let line = try takeLine(&buffer, limit: Self.maxHeadBytes, what: "trailer section") else { return }
-                trailerBytes += line.readableBytes + 2
-                if trailerBytes > Self.maxHeadBytes { throw UpstreamProtocolError("the trailer section is larger than \(Self.maxHeadBytes) bytes") }
-                if line.readableBytes == 0 {
+            case .body:
+                switch try framing.bodyStep(&buffer) {
+                case .body(let part):
+                    try sink(.body(part))
+                case .end:
                     state = .head
                     try sink(.end)
-                } else {
-                    try Self.checkFieldLine(line)
+                case .more:
+                    return
                 }
-            case .untilClose:
-                guard buffer.readableBytes > 0 else { return }
-                try sink(.body(buffer.readSlice(length: buffer.readableBytes)!))
             case .upgraded:
                 return
             }
@@ -171,68 +116,19 @@ struct ResponseParser {
     /// when a response was cut short.
     mutating func closed(_ sink: (Event) throws -> Void) throws {
         switch state {
-        case .untilClose:
+        case .body where framing.isUntilClose:
             state = .head
             try sink(.end)
-        case .head where pending == nil:
+        case .head where framing.pending == nil:
             break
         case .upgraded:
             break
         default:
-            throw UpstreamProtocolError("the upstream closed the connection in the middle of a response")
+            throw HTTPMessageError("the upstream closed the connection in the middle of a response")
         }
     }
 
-    // MARK: lines and heads
-
-    /// Up to and without the next CRLF, or nil when it has not arrived (kept in `pending`).
-    private mutating func takeLine(_ buffer: inout ByteBuffer, limit: Int, what: String) throws -> ByteBuffer? {
-        if var held = pending {
-            held.writeBuffer(&buffer)
-            pending = nil
-            buffer = held
-        }
-        let view = buffer.readableBytesView
-        guard let lf = view.firstIndex(of: 10) else {
-            if buffer.readableBytes > limit + 1 { throw UpstreamProtocolError("the \(what) is longer than \(limit) bytes") }
-            pending = buffer.readSlice(length: buffer.readableBytes)
-            return nil
-        }
-        let length = lf - view.startIndex
-        guard length >= 1, view[lf - 1] == 13 else { throw UpstreamProtocolError("a bare LF in the \(what)") }
-        if length - 1 > limit { throw UpstreamProtocolError("the \(what) is longer than \(limit) bytes") }
-        let line = buffer.readSlice(length: length - 1)!
-        buffer.moveReaderIndex(forwardBy: 2)
-        return line
-    }
-
-    private mutating func takeHead(_ buffer: inout ByteBuffer, requestIsHEAD: () -> Bool) throws -> UpstreamResponseHead? {
-        if var held = pending {
-            held.writeBuffer(&buffer)
-            pending = nil
-            buffer = held
-        }
-        let end: Int? = buffer.withUnsafeReadableBytes { raw in
-            // Find CRLF CRLF; stop at the limit.
-            let n = min(raw.count, Self.maxHeadBytes + 4)
-            var i = 0
-            while i + 3 < n {
-                if raw[i + 3] != 10 { i += raw[i + 3] == 13 ? 1 : 4; continue }
-                if raw[i] == 13 && raw[i + 1] == 10 && raw[i + 2] == 13 { return i + 4 }
-                i += 1
-            }
-            return nil
-        }
-        guard let end else {
-            if buffer.readableBytes > Self.maxHeadBytes {
-                throw UpstreamProtocolError("the response head is larger than \(Self.maxHeadBytes) bytes")
-            }
-            pending = buffer.readSlice(length: buffer.readableBytes)
-            return nil
-        }
-        let block = buffer.readSlice(length: end)!
-        return try Self.parseHead(block, requestIsHEAD: requestIsHEAD())
-    }
+    // MARK: heads
 
     static func parseHead(_ block: ByteBuffer, requestIsHEAD: Bool) throws -> UpstreamResponseHead {
         try block.withUnsafeReadableBytes { raw -> UpstreamResponseHead in
@@ -240,27 +136,27 @@ struct ResponseParser {
             // Status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF
             guard n >= 14, raw[0] == 72, raw[1] == 84, raw[2] == 84, raw[3] == 80, raw[4] == 47, raw[5] == 49, raw[6] == 46,
                   raw[7] == 48 || raw[7] == 49, raw[8] == 32 else {
-                throw UpstreamProtocolError("the status line is not HTTP/1.0 or HTTP/1.1")
+                throw HTTPMessageError("the status line is not HTTP/1.0 or HTTP/1.1")
             }
             let minor = Int(raw[7] - 48)
             var status = 0
             for i in 9..<12 {
-                guard raw[i] >= 48 && raw[i] <= 57 else { throw UpstreamProtocolError("the status code is not three digits") }
+                guard raw[i] >= 48 && raw[i] <= 57 else { throw HTTPMessageError("the status code is not three digits") }
                 status = status * 10 + Int(raw[i] - 48)
             }
-            guard status >= 100 else { throw UpstreamProtocolError("status code \(status) is out of range") }
+            guard status >= 100 else { throw HTTPMessageError("status code \(status) is out of range") }
             var i = 12
             var reason = 12..<12
             if raw[i] == 32 {
                 let start = i + 1
                 while raw[i] != 13 {
                     let b = raw[i]
-                    if (b < 0x20 && b != 0x09) || b == 0x7f { throw UpstreamProtocolError("a control byte in the reason phrase") }
+                    if (b < 0x20 && b != 0x09) || b == 0x7f { throw HTTPMessageError("a control byte in the reason phrase") }
                     i += 1
                 }
                 reason = start..<i
             }
-            guard raw[i] == 13, raw[i + 1] == 10 else { throw UpstreamProtocolError("the status line is malformed") }
+            guard raw[i] == 13, raw[i + 1] == 10 else { throw HTTPMessageError("the status line is malformed") }
             i += 2
 
             var fields: [UpstreamResponseHead.Field] = []
@@ -270,12 +166,12 @@ struct ResponseParser {
             var tokens: [String] = []
             while i < n {
                 let lineStart = i
-                if raw[i] == 32 || raw[i] == 9 { throw UpstreamProtocolError("obsolete line folding in the response head") }
+                if raw[i] == 32 || raw[i] == 9 { throw HTTPMessageError("obsolete line folding in the response head") }
                 while i < n && HeaderRules.isTokenByte(raw[i]) { i += 1 }
                 let nameEnd = i
-                guard nameEnd > lineStart else { throw UpstreamProtocolError("a field without a name in the response head") }
+                guard nameEnd > lineStart else { throw HTTPMessageError("a field without a name in the response head") }
                 guard i < n, raw[i] == 58 else {
-                    throw UpstreamProtocolError(raw[i] == 32 || raw[i] == 9 ? "whitespace before a colon in the response head"
+                    throw HTTPMessageError(raw[i] == 32 || raw[i] == 9 ? "whitespace before a colon in the response head"
                                                                             : "a field name with an invalid byte in the response head")
                 }
                 i += 1
@@ -284,13 +180,13 @@ struct ResponseParser {
                 var valueEnd = i
                 while raw[i] != 13 {
                     let b = raw[i]
-                    if (b < 0x20 && b != 0x09) || b == 0x7f { throw UpstreamProtocolError("a control byte in a response field value") }
+                    if (b < 0x20 && b != 0x09) || b == 0x7f { throw HTTPMessageError("a control byte in a response field value") }
                     i += 1
                     if b != 32 && b != 9 { valueEnd = i }
                 }
-                guard raw[i + 1] == 10 else { throw UpstreamProtocolError("a bare CR in the response head") }
+                guard raw[i + 1] == 10 else { throw HTTPMessageError("a bare CR in the response head") }
                 i += 2
-                guard fields.count < maxFields else { throw UpstreamProtocolError("more than \(maxFields) fields in the response head") }
+                guard fields.count < maxFields else { throw HTTPMessageError("more than \(maxFields) fields in the response head") }
                 let field = UpstreamResponseHead.Field(name: lineStart..<nameEnd, value: valueStart..<valueEnd, line: lineStart..<i)
                 fields.append(field)
                 let nameLength = nameEnd - lineStart
@@ -303,20 +199,20 @@ struct ResponseParser {
                         while j < valueEnd && raw[j] >= 48 && raw[j] <= 57 {
                             value = value * 10 + Int64(raw[j] - 48)
                             digits += 1
-                            guard digits <= 18 else { throw UpstreamProtocolError("Content-Length is too large") }
+                            guard digits <= 18 else { throw HTTPMessageError("Content-Length is too large") }
                             j += 1
                         }
-                        guard digits > 0 else { throw UpstreamProtocolError("Content-Length is not a number") }
-                        if let known = contentLength, known != value { throw UpstreamProtocolError("differing Content-Length values") }
+                        guard digits > 0 else { throw HTTPMessageError("Content-Length is not a number") }
+                        if let known = contentLength, known != value { throw HTTPMessageError("differing Content-Length values") }
                         contentLength = value
                         while j < valueEnd && (raw[j] == 32 || raw[j] == 9) { j += 1 }
                         if j < valueEnd {
-                            guard raw[j] == 44 else { throw UpstreamProtocolError("Content-Length is not a number") }
+                            guard raw[j] == 44 else { throw HTTPMessageError("Content-Length is not a number") }
                             j += 1
                             while j < valueEnd && (raw[j] == 32 || raw[j] == 9) { j += 1 }
                         }
                     }
-                    if valueStart == valueEnd { throw UpstreamProtocolError("Content-Length is empty") }
+                    if valueStart == valueEnd { throw HTTPMessageError("Content-Length is empty") }
                 } else if nameLength == 17 && first == 116 && equalsLower(raw, field.name, "transfer-encoding") {
                     transferEncodings.append(field.value)
                 } else if nameLength == 10 && first == 99 && equalsLower(raw, field.name, "connection") {
@@ -341,14 +237,14 @@ struct ResponseParser {
             if (100..<200).contains(status) || status == 204 || status == 304 || requestIsHEAD {
                 framing = .none
             } else if !transferEncodings.isEmpty {
-                if contentLength != nil { throw UpstreamProtocolError("both Content-Length and Transfer-Encoding in the response head") }
+                if contentLength != nil { throw HTTPMessageError("both Content-Length and Transfer-Encoding in the response head") }
                 // Only chunked: the gateway decodes it and frames the body again, which would
                 // silently drop any other coding (gzip as a transfer coding is never seen in practice).
                 let codings = transferEncodings.flatMap {
                     String(decoding: UnsafeRawBufferPointer(rebasing: raw[$0]), as: UTF8.self).split(separator: ",").map { $0.trimmingOWS().lowercased() }
                 }.filter { !$0.isEmpty }
                 guard codings == ["chunked"] else {
-                    throw UpstreamProtocolError("unsupported Transfer-Encoding '\(codings.joined(separator: ", "))' (only chunked is forwarded)")
+                    throw HTTPMessageError("unsupported Transfer-Encoding '\(codings.joined(separator: ", "))' (only chunked is forwarded)")
                 }
                 framing = .chunked
             } else if let contentLength {
@@ -365,36 +261,5 @@ struct ResponseParser {
     /// The bytes at `range` equal `lowercased` ignoring ASCII case.
     @inline(__always) static func equalsLower(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercased: StaticString) -> Bool {
         ASCII.equal(UnsafeRawBufferPointer(rebasing: raw[range]), lowercased)
-    }
-
-    /// `1a;name=value` → 26. Extensions are checked for control bytes and dropped.
-    static func chunkSize(_ line: ByteBuffer) throws -> Int64 {
-        let view = line.readableBytesView
-        var size: Int64 = 0, digits = 0
-        var index = view.startIndex
-        while index < view.endIndex, let digit = PathNormalizer.hexValue(view[index]) {
-            size = size << 4 | Int64(digit)
-            digits += 1
-            guard digits <= 15 else { throw UpstreamProtocolError("the chunk size is too large") }
-            index += 1
-        }
-        guard digits > 0 else { throw UpstreamProtocolError("the chunk size is not hexadecimal") }
-        while index < view.endIndex, view[index] == 32 || view[index] == 9 { index += 1 }
-        if index < view.endIndex {
-            guard view[index] == 59 else { throw UpstreamProtocolError("the chunk size is not hexadecimal") }
-            for b in view[index...] where (b < 0x20 && b != 0x09) || b == 0x7f {
-                throw UpstreamProtocolError("a control byte in a chunk extension")
-            }
-        }
-        return size
-    }
-
-    static func checkFieldLine(_ line: ByteBuffer) throws {
-        let view = line.readableBytesView
-        guard let colon = view.firstIndex(of: 58), colon > view.startIndex,
-              view[view.startIndex..<colon].allSatisfy(HeaderRules.isTokenByte) else {
-            throw UpstreamProtocolError("a malformed trailer field")
-        }
-        for b in view[colon...] where (b < 0x20 && b != 0x09) || b == 0x7f { throw UpstreamProtocolError("a control byte in a trailer field") }
     }
 }

@@ -167,7 +167,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // next request on it: nothing here touches `parser` from inside.
             try parser.feed(&buffer, requestIsHEAD: { self.requestIsHEAD }) { event in
                 // A response with no request (or after the exchange gave up): the connection is unusable.
-                guard let exchange = self.exchange else { throw UpstreamProtocolError("a response nobody asked for") }
+                guard let exchange = self.exchange else { throw HTTPMessageError("a response nobody asked for") }
                 switch event {
                 case .head(let head): exchange.upstreamHead(head)
                 case .body(let body): exchange.upstreamBody(body)

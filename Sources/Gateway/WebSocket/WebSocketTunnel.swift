@@ -6,7 +6,7 @@ import NIOHTTP1
 /// byte (frames, pings and pongs pass untouched), with back-pressure each way, an idle timeout,
 /// and optionally a close when the token that opened the tunnel expires.
 enum WebSocketTunnel {
-    static func splice(client: Channel, clientHandler: FrontHandler, upstream: UpstreamConnection, idleTimeout: Double,
+    static func splice(client: Channel, clientHandler: FrontHandler, clientLeftover: ByteBuffer, upstream: UpstreamConnection, idleTimeout: Double,
                        expiresAt: Double?, core: GatewayCore) {
         let clientGlue = GlueHandler()
         let upstreamGlue = GlueHandler()
@@ -28,8 +28,8 @@ enum WebSocketTunnel {
             try down.addHandler(IdleStateHandler(allTimeout: .nanoseconds(Int64(idleTimeout * 1e9))))
             try down.addHandler(clientGlue)
             down.removeHandler(clientHandler, promise: nil)
-            down.removeHandler(try down.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
             if let leftover, leftover.readableBytes > 0 { client.writeAndFlush(leftover, promise: nil) }
+            if clientLeftover.readableBytes > 0 { upstream.channel.writeAndFlush(clientLeftover, promise: nil) }
         } catch {
             core.logger.error("could not splice the WebSocket connections", metadata: ["error": "\(error)"])
             client.close(promise: nil)

@@ -1,0 +1,200 @@
+import NIOCore
+
+/// Why an HTTP/1 message could not be read safely: a client's request (answered 400, then the
+/// connection closes) or an upstream's response (502 when nothing of it reached the client yet,
+/// otherwise the client connection is closed).
+struct HTTPMessageError: Error, CustomStringConvertible {
+    let description: String
+    /// The head was over its size limit (rather than malformed).
+    let tooLarge: Bool
+    init(_ description: String, tooLarge: Bool = false) {
+        self.description = description
+        self.tooLarge = tooLarge
+    }
+}
+
+/// How a message's body is delimited (RFC 9112 §6.3).
+enum BodyFraming: Equatable {
+    /// No body: a request without `Content-Length` or `Transfer-Encoding`; a 1xx, 204, 304 or the
+    /// answer to HEAD.
+    case none
+    case length(Int64)
+    case chunked
+    /// Everything until the upstream closes the connection (responses only).
+    case untilClose
+}
+
+/// What the two readers of HTTP/1 messages share (RequestDecoder for clients, ResponseParser for
+/// upstreams): bytes of a head or line that have not all arrived, and the body's framing, read
+/// strictly — no bare LF, no chunk data longer than its size, no chunk size that is not hex,
+/// no control bytes in chunk extensions or trailers. Bodies come out as slices of the received
+/// buffers; chunked bodies come out decoded (the gateway frames them again for the other side).
+struct MessageFraming {
+    enum BodyStep {
+        case body(ByteBuffer)
+        case end
+        /// The rest of the body has not arrived yet.
+        case more
+    }
+
+    private enum Body {
+        case length(Int64)
+        case chunkSize
+        case chunkData(Int64)
+        case chunkDataEnd
+        case trailers
+        case untilClose
+    }
+
+    static let maxChunkLineBytes = 4096
+
+    /// Bytes of a head, chunk-size line or trailer section not complete yet.
+    private(set) var pending: ByteBuffer?
+    private var body = Body.length(0)
+    private var trailerBytes = 0
+    /// Largest trailer section accepted.
+    let maxTrailerBytes: Int
+
+    init(maxTrailerBytes: Int) { self.maxTrailerBytes = maxTrailerBytes }
+
+    /// Starts reading a body framed as `framing` (not `.none`).
+    mutating func startBody(_ framing: BodyFraming) {
+        switch framing {
+        case .length(let n): body = .length(n)
+        case .chunked: body = .chunkSize
+        case .untilClose: body = .untilClose
+        case .none: body = .length(0)
+        }
+    }
+
+    /// Reading a body delimited by the close of the connection.
+    var isUntilClose: Bool { if case .untilClose = body { return true } else { return false } }
+
+    /// The next piece of the body in `buffer`.
+    mutating func bodyStep(_ buffer: inout ByteBuffer) throws -> BodyStep {
+        while true {
+            switch body {
+            case .length(let remaining):
+                if remaining == 0 { return .end }
+                guard buffer.readableBytes > 0 else { return .more }
+                let n = Int(min(Int64(buffer.readableBytes), remaining))
+                body = .length(remaining - Int64(n))
+                return .body(buffer.readSlice(length: n)!)
+            case .chunkSize:
+                guard let line = try takeLine(&buffer, limit: Self.maxChunkLineBytes, what: "chunk size line") else { return .more }
+                let size = try Self.chunkSize(line)
+                body = size == 0 ? .trailers : .chunkData(size)
+                trailerBytes = 0
+            case .chunkData(let remaining):
+                guard buffer.readableBytes > 0 else { return .more }
+                let n = Int(min(Int64(buffer.readableBytes), remaining))
+                body = Int64(n) == remaining ? .chunkDataEnd : .chunkData(remaining - Int64(n))
+                return .body(buffer.readSlice(length: n)!)
+            case .chunkDataEnd:
+                guard let line = try takeLine(&buffer, limit: 2, what: "chunk") else { return .more }
+                guard line.readableBytes == 0 else { throw HTTPMessageError("chunk data longer than its size") }
+                body = .chunkSize
+            case .trailers:
+                // Trailer fields are read and dropped (the gateway forwards none).
+                guard let line = try takeLine(&buffer, limit: maxTrailerBytes, what: "trailer section") else { return .more }
+                trailerBytes += line.readableBytes + 2
+                if trailerBytes > maxTrailerBytes { throw HTTPMessageError("the trailer section is larger than \(maxTrailerBytes) bytes") }
+                if line.readableBytes == 0 {
+                    body = .length(0)
+                    return .end
+                }
+                try Self.checkFieldLine(line)
+            case .untilClose:
+                guard buffer.readableBytes > 0 else { return .more }
+                return .body(buffer.readSlice(length: buffer.readableBytes)!)
+            }
+        }
+    }
+
+    /// Puts back what was held as pending before `buffer` (for a reader that stops mid-message).
+    mutating func joinPending(_ buffer: inout ByteBuffer) {
+        guard var held = pending else { return }
+        pending = nil
+        held.writeBuffer(&buffer)
+        buffer = held
+    }
+
+    /// Keeps what `buffer` holds until more arrives.
+    private mutating func hold(_ buffer: inout ByteBuffer) {
+        if buffer.readableBytes > 0 { pending = buffer.readSlice(length: buffer.readableBytes) }
+    }
+
+    /// Up to and without the next CRLF, or nil when it has not arrived (kept in `pending`).
+    mutating func takeLine(_ buffer: inout ByteBuffer, limit: Int, what: String) throws -> ByteBuffer? {
+        joinPending(&buffer)
+        let view = buffer.readableBytesView
+        guard let lf = view.firstIndex(of: 10) else {
+            if buffer.readableBytes > limit + 1 { throw HTTPMessageError("the \(what) is longer than \(limit) bytes") }
+            hold(&buffer)
+            return nil
+        }
+        let length = lf - view.startIndex
+        guard length >= 1, view[lf - 1] == 13 else { throw HTTPMessageError("a bare LF in the \(what)") }
+        if length - 1 > limit { throw HTTPMessageError("the \(what) is longer than \(limit) bytes") }
+        let line = buffer.readSlice(length: length - 1)!
+        buffer.moveReaderIndex(forwardBy: 2)
+        return line
+    }
+
+    /// A whole head (start line to the empty line, both CRLFs included), or nil when it has not
+    /// all arrived (kept in `pending`). A head longer than `limit` is an error (`tooLarge`).
+    mutating func takeHead(_ buffer: inout ByteBuffer, limit: Int, what: String) throws -> ByteBuffer? {
+        joinPending(&buffer)
+        let end: Int? = buffer.withUnsafeReadableBytes { raw in
+            // Find CRLF CRLF; stop at the limit.
+            let n = min(raw.count, limit + 4)
+            var i = 0
+            while i + 3 < n {
+                if raw[i + 3] != 10 { i += raw[i + 3] == 13 ? 1 : 4; continue }
+                if raw[i] == 13 && raw[i + 1] == 10 && raw[i + 2] == 13 { return i + 4 }
+                i += 1
+            }
+            return nil
+        }
+        guard let end else {
+            if buffer.readableBytes > limit { throw HTTPMessageError("the \(what) is larger than \(limit) bytes", tooLarge: true) }
+            hold(&buffer)
+            return nil
+        }
+        return buffer.readSlice(length: end)!
+    }
+
+    /// `1a;name=value` → 26. Extensions are checked for control bytes and dropped.
+    static func chunkSize(_ line: ByteBuffer) throws -> Int64 {
+        let view = line.readableBytesView
+        var size: Int64 = 0, digits = 0
+        var index = view.startIndex
+        while index < view.endIndex, let digit = PathNormalizer.hexValue(view[index]) {
+            size = size << 4 | Int64(digit)
+            digits += 1
+            guard digits <= 15 else { throw HTTPMessageError("the chunk size is too large") }
+            index += 1
+        }
+        guard digits > 0 else { throw HTTPMessageError("the chunk size is not hexadecimal") }
+        while index < view.endIndex, view[index] == 32 || view[index] == 9 { index += 1 }
+        if index < view.endIndex {
+            guard view[index] == 59 else { throw HTTPMessageError("the chunk size is not hexadecimal") }
+            for b in view[index...] where (b < 0x20 && b != 0x09) || b == 0x7f {
+                throw HTTPMessageError("a control byte in a chunk extension")
+            }
+        }
+        return size
+    }
+
+    static func checkFieldLine(_ line: ByteBuffer) throws {
+        let view = line.readableBytesView
+        guard let colon = view.firstIndex(of: 58), colon > view.startIndex,
+              view[view.startIndex..<colon].allSatisfy(HeaderRules.isTokenByte) else {
+            throw HTTPMessageError("a malformed trailer field")
+        }
+        for b in view[colon...] where (b < 0x20 && b != 0x09) || b == 0x7f { throw HTTPMessageError("a control byte in a trailer field") }
+    }
+
+    /// A field value byte: visible ASCII, obs-text, space or tab (RFC 9110 §5.5) — no control byte.
+    @inline(__always) static func isValueByte(_ b: UInt8) -> Bool { b >= 0x20 ? b != 0x7f : b == 0x09 }
+}
