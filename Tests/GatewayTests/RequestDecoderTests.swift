@@ -141,6 +141,26 @@ import Testing
         #expect(error?.tooLarge == false)
     }
 
+    @Test func theEightByteCheckFindsEveryByteTheByteLoopWouldStopAt() throws {
+        // Every byte value at every position of a word of otherwise plain bytes, and next to another
+        // flagged byte (the trick's borrows must not hide one).
+        for b in 0...255 {
+            for position in 0..<8 {
+                for filler: UInt8 in [0x61, 0x21, 0xff, 0x80] {
+                    var bytes = [UInt8](repeating: filler, count: 8)
+                    bytes[position] = UInt8(b)
+                    let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                    let expected = b < 0x21 || b == 0x7f
+                    #expect(RequestDecoder.hasByteBelow0x21OrDEL(word) == expected, "byte \(b) at \(position) among \(filler)")
+                }
+            }
+        }
+        // A value of plain bytes longer than a word still ends at its last non-space byte.
+        #expect(try decode("GET / HTTP/1.1\r\nX-Long: abcdefghijklmnopqrstuvwxyz0123456789  \r\n\r\n")[0].headers
+                == ["X-Long: abcdefghijklmnopqrstuvwxyz0123456789"])
+        #expect(problem("GET / HTTP/1.1\r\nX-Long: abcdefghijklmnop\u{7f}qrstuvwxyz0123456789\r\n\r\n")?.description.contains("control byte") == true)
+    }
+
     @Test func aHeadOverTheLimitIsTooLarge() {
         let error = problem("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + String(repeating: "a", count: 5000) + "\r\n\r\n", headLimit: 4096)
         #expect(error?.tooLarge == true)

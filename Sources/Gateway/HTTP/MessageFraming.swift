@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 
 /// Why an HTTP/1 message could not be read safely: a client's request (answered 400, then the
@@ -146,13 +151,14 @@ struct MessageFraming {
     mutating func takeHead(_ buffer: inout ByteBuffer, limit: Int, what: String) throws -> ByteBuffer? {
         joinPending(&buffer)
         let end: Int? = buffer.withUnsafeReadableBytes { raw in
-            // Find CRLF CRLF; stop at the limit.
+            // Find CRLF CRLF, from LF to LF (memchr: a head is mostly long lines); stop at the limit.
+            guard let base = raw.baseAddress else { return nil }
             let n = min(raw.count, limit + 4)
             var i = 0
-            while i + 3 < n {
-                if raw[i + 3] != 10 { i += raw[i + 3] == 13 ? 1 : 4; continue }
-                if raw[i] == 13 && raw[i + 1] == 10 && raw[i + 2] == 13 { return i + 4 }
-                i += 1
+            while i < n, let found = memchr(base + i, 10, n - i) {
+                let lf = base.distance(to: UnsafeRawPointer(found))
+                if lf >= 3 && raw[lf - 1] == 13 && raw[lf - 2] == 10 && raw[lf - 3] == 13 { return lf + 1 }
+                i = lf + 1
             }
             return nil
         }

@@ -136,11 +136,21 @@ struct RequestDecoder {
                 while raw[i] == 32 || raw[i] == 9 { i += 1 }
                 let valueStart = i
                 var valueEnd = i
-                while raw[i] != 13 {
-                    let b = raw[i]
-                    guard MessageFraming.isValueByte(b) else { throw HTTPMessageError("a control byte in a request field value") }
-                    i += 1
-                    if b != 32 && b != 9 { valueEnd = i }
+                // Eight bytes at a time while none is a control byte, space, tab, CR or DEL (a
+                // bearer token is hundreds of such bytes); a word with one is checked byte by byte.
+                while true {
+                    while i + 8 <= n, !Self.hasByteBelow0x21OrDEL(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+                        i += 8
+                        valueEnd = i
+                    }
+                    let wordEnd = i + 8
+                    while raw[i] != 13 && i < wordEnd {
+                        let b = raw[i]
+                        guard MessageFraming.isValueByte(b) else { throw HTTPMessageError("a control byte in a request field value") }
+                        i += 1
+                        if b != 32 && b != 9 { valueEnd = i }
+                    }
+                    if raw[i] == 13 { break }
                 }
                 guard raw[i + 1] == 10 else { throw HTTPMessageError("a bare CR in the request head") }
                 i += 2
@@ -152,6 +162,15 @@ struct RequestDecoder {
             }
             return (HTTPRequestHead(version: version, method: method, uri: uri, headers: HTTPHeaders(headers)), fields)
         }
+    }
+
+    /// Some byte of `word` is below 0x21 (control bytes, space, tab, CR, LF) or is 0x7F: the
+    /// "has less than" word trick, exact for existence (bytes of 0x80 and above are obs-text).
+    @inline(__always) static func hasByteBelow0x21OrDEL(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let below = (word &- ones &* 0x21) & ~word & highs
+        let del = word ^ (ones &* 0x7f)
+        return below | ((del &- ones) & ~del & highs) != 0
     }
 
     /// The common methods without making a string first.
