@@ -1,6 +1,8 @@
 """End-to-end tests of `portcullis serve` (issue 5): the real binary on loopback sockets in front of
 a Python upstream, tokens minted by joserfc, the default policy bundle (rego-lite/policies)."""
+import base64
 import json
+import os
 import signal
 import socket
 import threading
@@ -278,6 +280,12 @@ SMUGGLING = {
     "space_before_colon": b"GET /auth/x HTTP/1.1\r\nHost: a\r\nContent-Length : 4\r\n\r\nabcd",
     "no_host": b"GET /auth/x HTTP/1.1\r\n\r\n",
     "two_hosts": b"GET /auth/x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    "bare_lf": b"GET /auth/x HTTP/1.1\nHost: a\n\n",
+    "bare_cr": b"GET /auth/x HTTP/1.1\r\nHost: a\r\nX-Bad: a\rb\r\n\r\n",
+    "nul_in_value": b"GET /auth/x HTTP/1.1\r\nHost: a\r\nX-Bad: a\x00b\r\n\r\n",
+    "two_spaces_in_request_line": b"GET  /auth/x HTTP/1.1\r\nHost: a\r\n\r\n",
+    "http_2_preface": b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    "te_on_http_1_0": b"POST /auth/x HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
 }
 
 
@@ -484,6 +492,28 @@ def test_websocket_echo_and_ping_through_the_gateway(gateway, issuer, ws_echo):
     with connect(url + "?access_token=" + issuer.token(["viewer"]) + "&room=1") as ws:
         ws.send("again")
         assert ws.recv(timeout=5) == "again"
+
+
+def test_a_frame_sent_with_the_upgrade_request_reaches_the_upstream_after_the_101(gateway, issuer, ws_echo):
+    """A client that sends its first frame in the same write as its upgrade request: the frame
+    waits for the upstream's 101 and then goes through the tunnel (it is not read as HTTP)."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    mask = os.urandom(4)
+    payload = b"early"
+    frame = bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    request = (f"GET /ws/room-1 HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+               f"Authorization: Bearer {issuer.token(['viewer'])}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as s:
+        s.sendall(request + frame)
+        data = b""
+        while b"\r\n\r\n" not in data or len(data.partition(b"\r\n\r\n")[2]) < 2 + len(payload):
+            chunk = s.recv(65536)
+            assert chunk, f"closed early: {data!r}"
+            data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101"), head
+    assert rest[:2 + len(payload)] == bytes([0x81, len(payload)]) + payload  # the echo, unmasked
 
 
 def test_denied_websocket_upgrade_never_reaches_the_upstream(gateway, issuer, ws_echo):

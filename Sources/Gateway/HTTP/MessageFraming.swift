@@ -150,14 +150,16 @@ struct MessageFraming {
     /// all arrived (kept in `pending`). A head longer than `limit` is an error (`tooLarge`).
     mutating func takeHead(_ buffer: inout ByteBuffer, limit: Int, what: String) throws -> ByteBuffer? {
         joinPending(&buffer)
-        let end: Int? = buffer.withUnsafeReadableBytes { raw in
+        let end: Int? = try buffer.withUnsafeReadableBytes { raw in
             // Find CRLF CRLF, from LF to LF (memchr: a head is mostly long lines); stop at the limit.
+            // A bare LF is refused at once rather than waited past.
             guard let base = raw.baseAddress else { return nil }
             let n = min(raw.count, limit + 4)
             var i = 0
             while i < n, let found = memchr(base + i, 10, n - i) {
                 let lf = base.distance(to: UnsafeRawPointer(found))
-                if lf >= 3 && raw[lf - 1] == 13 && raw[lf - 2] == 10 && raw[lf - 3] == 13 { return lf + 1 }
+                guard lf >= 1 && raw[lf - 1] == 13 else { throw HTTPMessageError("a bare LF in the \(what)") }
+                if lf >= 3 && raw[lf - 2] == 10 && raw[lf - 3] == 13 { return lf + 1 }
                 i = lf + 1
             }
             return nil
