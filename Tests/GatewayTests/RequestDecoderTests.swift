@@ -84,6 +84,18 @@ import Testing
         #expect(AcceptChecks.isWebSocketUpgrade(head, fields: fields))
     }
 
+    @Test func theRepeatedValueStandsOnlyForExactlyTheSameBytes() throws {
+        // The connection's last Authorization is reused for a byte-equal value and never for another.
+        let kept = "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1LTEifQ.c2lnbmF0dXJl"
+        for (sent, expected) in [(kept, kept), (kept + "x", kept + "x"), (String(kept.dropLast()), String(kept.dropLast())),
+                                 (kept.replacingOccurrences(of: "u-1", with: "u-2"), kept.replacingOccurrences(of: "u-1", with: "u-2")),
+                                 ("bearer" + kept.dropFirst(6), "bearer" + kept.dropFirst(6))] {
+            let (_, fields) = try RequestDecoder.parseHead(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: a\r\nAuthorization: \(sent)\r\n\r\n"),
+                                                           repeatedValue: kept)
+            #expect(fields.authorization == expected)
+        }
+    }
+
     @Test func unusualMethodsKeepTheirName() throws {
         #expect(try decode("PROPFIND /x HTTP/1.1\r\nHost: a\r\n\r\nBREW /y HTTP/1.1\r\nHost: a\r\n\r\n").map(\.line)
                 == ["PROPFIND /x HTTP/1.1", "BREW /y HTTP/1.1"])

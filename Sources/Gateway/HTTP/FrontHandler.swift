@@ -358,6 +358,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     ctx.identity = identity
                     let fromHeader = ctx.tokenQueryParameter == nil && ctx.tokenCookie == nil
                     lastCredential = (fromHeader ? ctx.fields.authorization : nil, token, verification, identity)
+                    decoder.repeatedValue = lastCredential?.header
                 } catch {
                     core.metrics.authenticationFailure(code: "malformed")
                     recordAuthenticationFailure(ctx, route: route, code: "malformed")

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 import NIOHTTP1
 
@@ -32,6 +37,10 @@ struct RequestDecoder {
     /// Largest head (request line and field lines) read; phase 1 applies the configured limits
     /// exactly, this only bounds what is buffered before a head is complete.
     let headLimit: Int
+    /// A field value this connection is likely to send again byte for byte (its last
+    /// `Authorization`): a value equal to it is this very string, not a new copy, and comparing
+    /// it with the kept one later costs nothing.
+    var repeatedValue: String?
     private var state = State.head
     private var framing: MessageFraming
 
@@ -63,7 +72,7 @@ struct RequestDecoder {
             }
             guard buffer.readableBytes > 0,
                   let block = try framing.takeHead(&buffer, limit: headLimit, what: "request head") else { return nil }
-            let (head, fields) = try Self.parseHead(block)
+            let (head, fields) = try Self.parseHead(block, repeatedValue: repeatedValue)
             switch AcceptChecks.bodyFraming(fields) {
             case nil:
                 state = .stopped
@@ -93,7 +102,7 @@ struct RequestDecoder {
     }
 
     /// Request line and field lines, checked byte by byte; `block` ends with the empty line.
-    static func parseHead(_ block: ByteBuffer) throws -> (HTTPRequestHead, RequestFields) {
+    static func parseHead(_ block: ByteBuffer, repeatedValue: String? = nil) throws -> (HTTPRequestHead, RequestFields) {
         try block.withUnsafeReadableBytes { raw -> (HTTPRequestHead, RequestFields) in
             // Every scan below stops at the CR of the final CRLF CRLF at the latest.
             let n = raw.count - 2
@@ -156,12 +165,24 @@ struct RequestDecoder {
                 i += 2
                 guard headers.count < maxFields else { throw HTTPMessageError("more than \(maxFields) fields in the request head") }
                 let nameBytes = UnsafeRawBufferPointer(rebasing: raw[lineStart..<nameEnd])
-                let value = String(decoding: UnsafeRawBufferPointer(rebasing: raw[valueStart..<valueEnd]), as: UTF8.self)
+                let valueBytes = UnsafeRawBufferPointer(rebasing: raw[valueStart..<valueEnd])
+                let value: String
+                if let repeatedValue, Self.equal(repeatedValue, valueBytes) {
+                    value = repeatedValue
+                } else {
+                    value = String(decoding: valueBytes, as: UTF8.self)
+                }
                 fields.note(name: nameBytes, value: value)
                 headers.append((String(decoding: nameBytes, as: UTF8.self), value))
             }
             return (HTTPRequestHead(version: version, method: method, uri: uri, headers: HTTPHeaders(headers)), fields)
         }
+    }
+
+    /// `string`'s UTF-8 is exactly `bytes`.
+    @inline(__always) static func equal(_ string: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard string.utf8.count == bytes.count, bytes.count > 0 else { return false }
+        return string.utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 } ?? false
     }
 
     /// Some byte of `word` is below 0x21 (control bytes, space, tab, CR, LF) or is 0x7F: the

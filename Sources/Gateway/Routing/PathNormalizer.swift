@@ -135,7 +135,17 @@ public enum PathNormalizer {
         if raw.count == 1 { return ("/", []) }
         var segments: [String] = []
         segments.reserveCapacity(segmentCount)
-        for part in raw.split(separator: UInt8(ascii: "/")) { segments.append(String(Substring(part))) }
+        // The segments between slashes (no array of pieces first: one allocation in all).
+        var start = raw.index(after: raw.startIndex)
+        index = start
+        while index < raw.endIndex {
+            if raw[index] == UInt8(ascii: "/") {
+                segments.append(String(Substring(raw[start..<index])))
+                start = raw.index(after: index)
+            }
+            index = raw.index(after: index)
+        }
+        if start < raw.endIndex { segments.append(String(Substring(raw[start..<raw.endIndex]))) }
         return (String(Substring(raw)), segments)
     }
 

@@ -160,6 +160,7 @@ struct ResponseParser {
             i += 2
 
             var fields: [UpstreamResponseHead.Field] = []
+            fields.reserveCapacity(16)  // one allocation for a typical head
             var contentLength: Int64?
             var transferEncodings: [Range<Int>] = []
             var closeRequested = false, keepAliveRequested = false
