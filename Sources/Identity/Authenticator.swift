@@ -80,11 +80,11 @@ public final class Authenticator: Sendable {
     }
 
     /// A verification its caller kept (a connection's last token, sent again byte for byte)
-    /// confirmed again now, as a cache hit would be but without hashing the token: before its
-    /// deadline, its time claims valid, its key still in the issuer's current set. Counted as a
-    /// token-cache hit.
-    public func reconfirm(_ verification: Verification) -> Bool {
-        let now = clock()
+    /// confirmed again at `time` (the request's arrival, in seconds since the epoch; now by
+    /// default), as a cache hit would be but without hashing the token: before its deadline, its
+    /// time claims valid, its key still in the issuer's current set. Counted as a token-cache hit.
+    public func reconfirm(_ verification: Verification, at time: Double? = nil) -> Bool {
+        let now = time ?? clock()
         guard now < verification.deadline, let issuer = issuers[verification.issuer],
               issuer.snapshot.containsKey(kid: verification.token.keyID) else { return false }
         let policy = ClaimsPolicy(leeway: verification.leeway, requireExpiration: false)

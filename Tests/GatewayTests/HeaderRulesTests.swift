@@ -224,9 +224,10 @@ import Testing
         let text = "HTTP/1.1 200 OK\r\n" + upstreamHeaders.map { "\($0.0): \($0.1)\r\n" }.joined() + (upstreamHeaders.contains { $0.0.lowercased() == "transfer-encoding" } ? "" : "Content-Length: 0\r\n") + "\r\n"
         let upstream = try ResponseParser.parseHead(ByteBuffer(string: text), requestIsHEAD: false)
         var out = ByteBuffer()
+        var scratch = Array("HTTP/1.1 500 Stale\r\nX-Stale: 1\r\n\r\n".utf8)  // a connection's last head: none of it may remain
         HeaderRules.clientResponseHead(upstream, ctx: ctx, websocket: websocket,
                                        framing: HeaderRules.clientFraming(upstream, clientVersion: ctx.head.version),
-                                       keepAlive: ctx.keepAlive, into: &out)
+                                       keepAlive: ctx.keepAlive, into: &out, scratch: &scratch)
         let sent = try ResponseParser.parseHead(out, requestIsHEAD: false)
         return HTTPResponseHead(version: HTTPVersion(major: 1, minor: sent.minorVersion), status: HTTPResponseStatus(statusCode: sent.status),
                                 headers: HTTPHeaders(sent.fields.map { (sent.name($0), sent.value($0)) }))

@@ -48,7 +48,9 @@ enum Fixture {
     /// every field line as written; the head must end with an empty line).
     static func upstreamRequestHead(_ ctx: RequestContext, route: RuntimeRoute, websocket: Bool) -> HTTPRequestHead {
         var out = ByteBuffer()
-        HeaderRules.writeUpstreamRequestHead(ctx, route: route, target: route.upstreams[0], websocket: websocket, into: &out)
+        // A connection's scratch holds the last head it made: nothing of it may show in the next.
+        var scratch = Array("GET /stale HTTP/1.1\r\nX-Stale: 1\r\n\r\n".utf8)
+        HeaderRules.writeUpstreamRequestHead(ctx, route: route, target: route.upstreams[0], websocket: websocket, into: &out, scratch: &scratch)
         let text = String(buffer: out)
         precondition(text.hasSuffix("\r\n\r\n"), "the head does not end with an empty line: \(text)")
         // ("\r\n" is one Character: the empty line is dropped as bytes.)

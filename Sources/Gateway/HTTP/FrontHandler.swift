@@ -52,7 +52,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// key still in the issuer's set) instead of being extracted, hashed and looked up again; the
     /// identity is reused only for the very same token after it verified again. `header` is nil
     /// when the token came from a query parameter or cookie.
-    private var lastCredential: (header: String?, token: String, verification: Authenticator.Verification, identity: VerifiedIdentity)?
+    private var lastCredential: KeptCredential?
     /// How the body of the proxied response in progress reaches the client.
     private var responseFraming = HeaderRules.ClientFraming.none
     /// The proxied response's head, held until its first body bytes or the next flush: a small
@@ -63,6 +63,8 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The metric series this connection's requests were last counted in (GatewayMetrics.RequestSeries).
     private var lastSeries: GatewayMetrics.RequestSeries?
     private var lastUpstreamTimer: (route: String, timer: CoreMetrics.Timer)?
+    /// The storage heads are made in, for both directions (HeadBuilder(reusing:)).
+    var headScratch: [UInt8] = []
     /// This connection's recent decisions (Policy/DecisionCache.swift).
     private(set) var decisionCache = DecisionCache()
 
@@ -291,7 +293,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let last = lastCredential, let lastHeader = last.header, ctx.fields.authorizationCount == 1,
            let header = ctx.fields.authorization, header == lastHeader, let authenticator = core.authenticator {
             let started = NIODeadline.now()
-            if authenticator.reconfirm(last.verification) {
+            if authenticator.reconfirm(last.verification, at: Double(ctx.startWallNanos) / 1e9) {
                 ctx.token = last.token
                 verified(ctx, route: route, websocket: websocket, token: last.token, result: .success(last.verification), started: started)
                 return
@@ -357,8 +359,10 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     let identity = try VerifiedIdentity(verification)
                     ctx.identity = identity
                     let fromHeader = ctx.tokenQueryParameter == nil && ctx.tokenCookie == nil
-                    lastCredential = (fromHeader ? ctx.fields.authorization : nil, token, verification, identity)
-                    decoder.repeatedValue = lastCredential?.header
+                    let kept = KeptCredential(header: fromHeader ? ctx.fields.authorization : nil, token: token,
+                                              verification: verification, identity: identity)
+                    lastCredential = kept
+                    decoder.repeatedValue = kept.header
                 } catch {
                     core.metrics.authenticationFailure(code: "malformed")
                     recordAuthenticationFailure(ctx, route: route, code: "malformed")
@@ -509,7 +513,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var room = 0
         if case .length(let n) = responseFraming, n <= Self.coalescedBodyBytes { room = Int(n) }
         var out = context.channel.allocator.buffer(capacity: upstream.block.readableBytes + 160 + room)
-        HeaderRules.clientResponseHead(upstream, ctx: ctx, websocket: false, framing: responseFraming, keepAlive: ctx.keepAlive, into: &out)
+        HeaderRules.clientResponseHead(upstream, ctx: ctx, websocket: false, framing: responseFraming, keepAlive: ctx.keepAlive, into: &out, scratch: &headScratch)
         writeHeldHead()
         heldHead = out
     }
@@ -525,7 +529,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func writeInformational(_ upstream: UpstreamResponseHead, ctx: RequestContext) {
         guard let context, ctx.head.version.minor >= 1 else { return }  // HTTP/1.0 clients get no 1xx
         var out = context.channel.allocator.buffer(capacity: upstream.block.readableBytes + 128)
-        HeaderRules.clientResponseHead(upstream, ctx: ctx, websocket: false, framing: .none, keepAlive: true, into: &out)
+        HeaderRules.clientResponseHead(upstream, ctx: ctx, websocket: false, framing: .none, keepAlive: true, into: &out, scratch: &headScratch)
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
@@ -652,7 +656,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         finishMetrics(ctx)
         state = .tunnel
         var out = context.channel.allocator.buffer(capacity: response.block.readableBytes + 128)
-        HeaderRules.clientResponseHead(response, ctx: ctx, websocket: true, framing: .none, keepAlive: true, into: &out)
+        HeaderRules.clientResponseHead(response, ctx: ctx, websocket: true, framing: .none, keepAlive: true, into: &out, scratch: &headScratch)
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         // What the client sent behind its upgrade request belongs to the new protocol: it goes first.
         let clientLeftover = decoder.takeRest(&received)
@@ -675,5 +679,22 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
             status: 401, allowed: false, enforced: true, reasons: [code], error: code,
             handlerNs: Int64(NIODeadline.now().uptimeNanoseconds - ctx.start.uptimeNanoseconds),
             credentials: ctx.token.map { [$0] } ?? [])
+    }
+}
+
+/// A connection's last token, its verification and the identity made of it (FrontHandler's
+/// `lastCredential`): one reference to read per request rather than a tuple of copies.
+final class KeptCredential {
+    /// The `Authorization` field as sent; nil when the token came from a query parameter or cookie.
+    let header: String?
+    let token: String
+    let verification: Authenticator.Verification
+    let identity: VerifiedIdentity
+
+    init(header: String?, token: String, verification: Authenticator.Verification, identity: VerifiedIdentity) {
+        self.header = header
+        self.token = token
+        self.verification = verification
+        self.identity = identity
     }
 }

@@ -37,6 +37,16 @@ struct HeadBuilder {
 
     init(capacity: Int) { bytes.reserveCapacity(capacity) }
 
+    /// Made in `scratch`'s storage (a connection keeps one array for the heads it makes, so a
+    /// head costs no allocation of its own); `giveBack` returns the storage when the head is written.
+    init(reusing scratch: inout [UInt8], capacity: Int) {
+        swap(&bytes, &scratch)
+        bytes.removeAll(keepingCapacity: true)
+        bytes.reserveCapacity(capacity)
+    }
+
+    mutating func giveBack(to scratch: inout [UInt8]) { swap(&bytes, &scratch) }
+
     @inline(__always) mutating func append(_ text: String) { bytes.append(contentsOf: text.utf8) }
 
     @inline(__always) mutating func append(_ text: Substring) { bytes.append(contentsOf: text.utf8) }

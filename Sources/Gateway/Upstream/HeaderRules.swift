@@ -95,9 +95,10 @@ enum HeaderRules {
     /// goes upstream chunked.
     @discardableResult
     static func writeUpstreamRequestHead(_ ctx: RequestContext, route: RuntimeRoute, target: UpstreamTarget, websocket: Bool,
-                                         into buffer: inout ByteBuffer) -> Bool {
+                                         into buffer: inout ByteBuffer, scratch: inout [UInt8]) -> Bool {
         let incoming = ctx.head.headers
-        var out = HeadBuilder(capacity: ctx.headBytes + 384)
+        var out = HeadBuilder(reusing: &scratch, capacity: ctx.headBytes + 384)
+        defer { out.giveBack(to: &scratch) }
         out.append(ctx.method)
         out.literal(" ")
         out.append(route.upstreamPath(ctx.target.path, target: target))
@@ -224,9 +225,10 @@ enum HeaderRules {
     /// fields and the gateway's own; then the framing, `X-Request-ID`, `X-Process-Time` and
     /// `Connection` as this connection needs.
     static func clientResponseHead(_ upstream: UpstreamResponseHead, ctx: RequestContext, websocket: Bool,
-                                   framing: ClientFraming, keepAlive: Bool, into buffer: inout ByteBuffer) {
+                                   framing: ClientFraming, keepAlive: Bool, into buffer: inout ByteBuffer, scratch: inout [UInt8]) {
         let version = ctx.head.version
-        var out = HeadBuilder(capacity: upstream.block.readableBytes + 160)
+        var out = HeadBuilder(reusing: &scratch, capacity: upstream.block.readableBytes + 160)
+        defer { out.giveBack(to: &scratch) }
         out.literal(version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
         out.decimal(upstream.status)
         out.literal(" ")

@@ -29,7 +29,7 @@ final class ProxyExchange {
     private var connection: UpstreamConnection?
     private var requestEndSent = false
     private var upstreamKeepAlive = true
-    private var upstreamStart: NIODeadline = .now()
+    private var upstreamStart = NIODeadline.uptimeNanoseconds(0)  // set by start()
     private var needsFlush = false
     /// The client sent a chunked body: it goes upstream in chunks again (the decoder removed them).
     private var chunkedBody = false
@@ -77,7 +77,8 @@ final class ProxyExchange {
         connection.handler.prepare(for: self, requestIsHEAD: ctx.head.method == .HEAD)
         let channel = connection.channel
         var out = channel.allocator.buffer(capacity: 512 + ctx.head.uri.utf8.count + ctx.headBytes)
-        chunkedBody = HeaderRules.writeUpstreamRequestHead(ctx, route: route, target: target, websocket: websocket, into: &out)
+        chunkedBody = HeaderRules.writeUpstreamRequestHead(ctx, route: route, target: target, websocket: websocket, into: &out,
+                                                            scratch: &front.headScratch)
         channel.write(out, promise: nil)
         for part in ctx.pendingBody { writeBody(part, to: channel) }
         ctx.pendingBody = []
@@ -161,7 +162,8 @@ final class ProxyExchange {
             front.writeInformational(head, ctx: ctx)
             return
         }
-        front.recordUpstream(route: route.id, seconds: Double((NIODeadline.now() - upstreamStart).nanoseconds) / 1e9)
+        let now = NIODeadline.now()
+        front.recordUpstream(route: route.id, seconds: Double((now - upstreamStart).nanoseconds) / 1e9)
         if head.status == 101 {
             guard websocket, connection != nil else {
                 fail(GatewayError(status: .badGateway, code: .upstreamUnavailable, message: "the upstream switched protocols unexpectedly"))
@@ -173,7 +175,7 @@ final class ProxyExchange {
         }
         upstreamKeepAlive = head.keepAlive
         phase = .responding
-        armReadTimeout()
+        armReadTimeout(now: now)
         front.writeResponseHead(head, ctx: ctx)
     }
 
@@ -272,9 +274,9 @@ final class ProxyExchange {
     /// Notes progress toward the upstream's read deadline. The timer belongs to the connection
     /// and outlives the exchange (UpstreamConnection.watch): scheduling and cancelling a task
     /// per request would cost more than the rest of the bookkeeping.
-    private func armReadTimeout() {
+    private func armReadTimeout(now: NIODeadline = .now()) {
         guard let connection else { return }
-        connection.lastActivity = .now()
+        connection.lastActivity = now
         connection.watch(timeout: route.readTimeout)
     }
 
