@@ -66,12 +66,19 @@ public struct ProcessRunner: Sendable {
         let envp = env.map { "\($0.key)=\($0.value)" }
 
         var pid: pid_t = 0
-        let spawned: Int32 = withCStrings(argv) { cArgs in
-            withCStrings(envp) { cEnv in
-                executable.contains("/")
-                    ? posix_spawn(&pid, executable, &actions, &attributes, cArgs, cEnv)
-                    : posix_spawnp(&pid, executable, &actions, &attributes, cArgs, cEnv)
+        var spawned: Int32 = 0
+        // ETXTBSY is transient: an executable just written may still be open for writing in a
+        // child another thread forked at that moment (it closes the copy when it execs).
+        for attempt in 0..<20 {
+            spawned = withCStrings(argv) { cArgs in
+                withCStrings(envp) { cEnv in
+                    executable.contains("/")
+                        ? posix_spawn(&pid, executable, &actions, &attributes, cArgs, cEnv)
+                        : posix_spawnp(&pid, executable, &actions, &attributes, cArgs, cEnv)
+                }
             }
+            guard spawned == ETXTBSY, attempt < 19 else { break }
+            usleep(10_000)
         }
         guard spawned == 0 else {
             throw Failure(kind: .spawn, description: "cannot run \(executable): \(String(cString: strerror(spawned)))")

@@ -273,7 +273,7 @@ import Testing
         let started = Date()
         let outcome = PolicySyncer(source: .git(config), policy: CurrentPolicy(), queries: { [] }).syncNow()
         #expect(outcome.result == .fetchFailed)
-        #expect(outcome.error?.contains("timed out") == true)
+        #expect(outcome.error?.contains("timed out") == true, "\(outcome.error ?? "no error")")
         #expect(Date().timeIntervalSince(started) < 5)
     }
 }
