@@ -164,7 +164,7 @@ import Testing
                     bytes[position] = UInt8(b)
                     let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
                     let expected = b < 0x21 || b == 0x7f
-                    #expect(RequestDecoder.hasByteBelow0x21OrDEL(word) == expected, "byte \(b) at \(position) among \(filler)")
+                    #expect(MessageFraming.hasByteBelow0x21OrDEL(word) == expected, "byte \(b) at \(position) among \(filler)")
                 }
             }
         }
@@ -172,6 +172,14 @@ import Testing
         #expect(try decode("GET / HTTP/1.1\r\nX-Long: abcdefghijklmnopqrstuvwxyz0123456789  \r\n\r\n")[0].headers
                 == ["X-Long: abcdefghijklmnopqrstuvwxyz0123456789"])
         #expect(problem("GET / HTTP/1.1\r\nX-Long: abcdefghijklmnop\u{7f}qrstuvwxyz0123456789\r\n\r\n")?.description.contains("control byte") == true)
+    }
+
+    @Test func aBlockThatIsNotAWholeHeadIsRefusedBeforeAnyScan() {
+        // parseHead relies on the final empty line to stop its scans: both parsers check it first.
+        #expect(throws: HTTPMessageError.self) { _ = try RequestDecoder.parseHead(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: a")) }
+        #expect(throws: HTTPMessageError.self) {
+            _ = try ResponseParser.parseHead(ByteBuffer(string: "HTTP/1.1 200 OK\r\nX-Long: abcdefghijklmnopqrstuvwxyz"), requestIsHEAD: false)
+        }
     }
 
     @Test func aHeadOverTheLimitIsTooLarge() {

@@ -87,6 +87,8 @@ import Testing
         ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n", "longer than its size"),
         ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\nx\r\n", "a bare LF"),
         ("HTTP/1.1 200 OK\r\nX-A: a\u{1}b\r\nContent-Length: 0\r\n\r\n", "control byte"),
+        ("HTTP/1.1 200 OK\r\nX-A: abcdefghijklmnopqrstu\u{7f}vwxyz\r\nContent-Length: 0\r\n\r\n", "control byte"),
+        ("HTTP/1.1 200 OK\r\nX-A: abcdefghijklmnop\nqrstuvwxyz\r\nContent-Length: 0\r\n\r\n", "a bare LF"),
         ("HTTP/1.1 200 OK\r\nX@A: b\r\nContent-Length: 0\r\n\r\n", "invalid byte"),
         ("HTTP/2 200 OK\r\n\r\n", "not HTTP/1.0 or HTTP/1.1"),
         ("HTTP/1.1 20 OK\r\n\r\n", "three digits"),

@@ -203,6 +203,66 @@ struct MessageFraming {
         for b in view[colon...] where (b < 0x20 && b != 0x09) || b == 0x7f { throw HTTPMessageError("a control byte in a trailer field") }
     }
 
+    /// `raw` is a whole head: it ends with the empty line (CRLF CRLF), which every scan of
+    /// `fieldLine` and the start lines relies on to stop.
+    static func checkHeadEnd(_ raw: UnsafeRawBufferPointer) throws {
+        let n = raw.count
+        guard n >= 4, raw[n - 4] == 13, raw[n - 3] == 10, raw[n - 2] == 13, raw[n - 1] == 10 else {
+            throw HTTPMessageError("a head that does not end with an empty line")
+        }
+    }
+
+    /// The field line of a head that starts at `i` (RFC 9112 §5), strictly: no obs-fold, a token
+    /// name, no whitespace before the colon, no control byte in the value, CRLF at the end. `i`
+    /// moves past the line's CRLF. The value is without its surrounding whitespace. `head` names
+    /// the head in errors ("request head", "response head"). `raw` ends with CRLF CRLF
+    /// (`checkHeadEnd`).
+    @inline(__always)
+    static func fieldLine(_ raw: UnsafeRawBufferPointer, at i: inout Int, head: String) throws -> (name: Range<Int>, value: Range<Int>) {
+        let n = raw.count - 2  // the final CRLF
+        let lineStart = i
+        if raw[i] == 32 || raw[i] == 9 { throw HTTPMessageError("obsolete line folding in the \(head)") }
+        while HeaderRules.isTokenByte(raw[i]) { i += 1 }
+        let nameEnd = i
+        guard nameEnd > lineStart else { throw HTTPMessageError("a field without a name in the \(head)") }
+        guard raw[i] == 58 else {
+            throw HTTPMessageError(raw[i] == 32 || raw[i] == 9 ? "whitespace before a colon in the \(head)"
+                                                               : "a field name with an invalid byte in the \(head)")
+        }
+        i += 1
+        while raw[i] == 32 || raw[i] == 9 { i += 1 }
+        let valueStart = i
+        var valueEnd = i
+        // Eight bytes at a time while none is a control byte, space, tab, CR or DEL (a bearer
+        // token is hundreds of such bytes); a word with one is checked byte by byte.
+        while true {
+            while i + 8 <= n, !hasByteBelow0x21OrDEL(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+                i += 8
+                valueEnd = i
+            }
+            let wordEnd = i + 8
+            while raw[i] != 13 && i < wordEnd {
+                let b = raw[i]
+                guard isValueByte(b) else { throw HTTPMessageError("a control byte in a field value of the \(head)") }
+                i += 1
+                if b != 32 && b != 9 { valueEnd = i }
+            }
+            if raw[i] == 13 { break }
+        }
+        guard raw[i + 1] == 10 else { throw HTTPMessageError("a bare CR in the \(head)") }
+        i += 2
+        return (lineStart..<nameEnd, valueStart..<valueEnd)
+    }
+
+    /// Some byte of `word` is below 0x21 (control bytes, space, tab, CR, LF) or is 0x7F: the
+    /// "has less than" word trick, exact for existence (bytes of 0x80 and above are obs-text).
+    @inline(__always) static func hasByteBelow0x21OrDEL(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let below = (word &- ones &* 0x21) & ~word & highs
+        let del = word ^ (ones &* 0x7f)
+        return below | ((del &- ones) & ~del & highs) != 0
+    }
+
     /// A field value byte: visible ASCII, obs-text, space or tab (RFC 9110 §5.5) — no control byte.
     @inline(__always) static func isValueByte(_ b: UInt8) -> Bool { b >= 0x20 ? b != 0x7f : b == 0x09 }
 }

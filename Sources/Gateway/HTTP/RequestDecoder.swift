@@ -105,6 +105,7 @@ struct RequestDecoder {
     static func parseHead(_ block: ByteBuffer, repeatedValue: String? = nil) throws -> (HTTPRequestHead, RequestFields) {
         try block.withUnsafeReadableBytes { raw -> (HTTPRequestHead, RequestFields) in
             // Every scan below stops at the CR of the final CRLF CRLF at the latest.
+            try MessageFraming.checkHeadEnd(raw)
             let n = raw.count - 2
             // Request line: method SP request-target SP HTTP/d.d CRLF
             var i = 0
@@ -132,40 +133,10 @@ struct RequestDecoder {
             var headers: [(String, String)] = []
             headers.reserveCapacity(8)
             while i < n {
-                let lineStart = i
-                if raw[i] == 32 || raw[i] == 9 { throw HTTPMessageError("obsolete line folding in the request head") }
-                while HeaderRules.isTokenByte(raw[i]) { i += 1 }
-                let nameEnd = i
-                guard nameEnd > lineStart else { throw HTTPMessageError("a field without a name in the request head") }
-                guard raw[i] == 58 else {
-                    throw HTTPMessageError(raw[i] == 32 || raw[i] == 9 ? "whitespace before a colon in the request head"
-                                                                       : "a field name with an invalid byte in the request head")
-                }
-                i += 1
-                while raw[i] == 32 || raw[i] == 9 { i += 1 }
-                let valueStart = i
-                var valueEnd = i
-                // Eight bytes at a time while none is a control byte, space, tab, CR or DEL (a
-                // bearer token is hundreds of such bytes); a word with one is checked byte by byte.
-                while true {
-                    while i + 8 <= n, !Self.hasByteBelow0x21OrDEL(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
-                        i += 8
-                        valueEnd = i
-                    }
-                    let wordEnd = i + 8
-                    while raw[i] != 13 && i < wordEnd {
-                        let b = raw[i]
-                        guard MessageFraming.isValueByte(b) else { throw HTTPMessageError("a control byte in a request field value") }
-                        i += 1
-                        if b != 32 && b != 9 { valueEnd = i }
-                    }
-                    if raw[i] == 13 { break }
-                }
-                guard raw[i + 1] == 10 else { throw HTTPMessageError("a bare CR in the request head") }
-                i += 2
+                let (name, valueRange) = try MessageFraming.fieldLine(raw, at: &i, head: "request head")
                 guard headers.count < maxFields else { throw HTTPMessageError("more than \(maxFields) fields in the request head") }
-                let nameBytes = UnsafeRawBufferPointer(rebasing: raw[lineStart..<nameEnd])
-                let valueBytes = UnsafeRawBufferPointer(rebasing: raw[valueStart..<valueEnd])
+                let nameBytes = UnsafeRawBufferPointer(rebasing: raw[name])
+                let valueBytes = UnsafeRawBufferPointer(rebasing: raw[valueRange])
                 let value: String
                 if let repeatedValue, Self.equal(repeatedValue, valueBytes) {
                     value = repeatedValue
@@ -183,15 +154,6 @@ struct RequestDecoder {
     @inline(__always) static func equal(_ string: String, _ bytes: UnsafeRawBufferPointer) -> Bool {
         guard string.utf8.count == bytes.count, bytes.count > 0 else { return false }
         return string.utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 } ?? false
-    }
-
-    /// Some byte of `word` is below 0x21 (control bytes, space, tab, CR, LF) or is 0x7F: the
-    /// "has less than" word trick, exact for existence (bytes of 0x80 and above are obs-text).
-    @inline(__always) static func hasByteBelow0x21OrDEL(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        let below = (word &- ones &* 0x21) & ~word & highs
-        let del = word ^ (ones &* 0x7f)
-        return below | ((del &- ones) & ~del & highs) != 0
     }
 
     /// The common methods without making a string first.

@@ -132,6 +132,7 @@ struct ResponseParser {
 
     static func parseHead(_ block: ByteBuffer, requestIsHEAD: Bool) throws -> UpstreamResponseHead {
         try block.withUnsafeReadableBytes { raw -> UpstreamResponseHead in
+            try MessageFraming.checkHeadEnd(raw)
             let n = raw.count - 2  // the final CRLF
             // Status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF
             guard n >= 14, raw[0] == 72, raw[1] == 84, raw[2] == 84, raw[3] == 80, raw[4] == 47, raw[5] == 49, raw[6] == 46,
@@ -166,32 +167,13 @@ struct ResponseParser {
             var closeRequested = false, keepAliveRequested = false
             var tokens: [String] = []
             while i < n {
-                let lineStart = i
-                if raw[i] == 32 || raw[i] == 9 { throw HTTPMessageError("obsolete line folding in the response head") }
-                while i < n && HeaderRules.isTokenByte(raw[i]) { i += 1 }
-                let nameEnd = i
-                guard nameEnd > lineStart else { throw HTTPMessageError("a field without a name in the response head") }
-                guard i < n, raw[i] == 58 else {
-                    throw HTTPMessageError(raw[i] == 32 || raw[i] == 9 ? "whitespace before a colon in the response head"
-                                                                            : "a field name with an invalid byte in the response head")
-                }
-                i += 1
-                while raw[i] == 32 || raw[i] == 9 { i += 1 }
-                let valueStart = i
-                var valueEnd = i
-                while raw[i] != 13 {
-                    let b = raw[i]
-                    if (b < 0x20 && b != 0x09) || b == 0x7f { throw HTTPMessageError("a control byte in a response field value") }
-                    i += 1
-                    if b != 32 && b != 9 { valueEnd = i }
-                }
-                guard raw[i + 1] == 10 else { throw HTTPMessageError("a bare CR in the response head") }
-                i += 2
+                let (name, value) = try MessageFraming.fieldLine(raw, at: &i, head: "response head")
+                let valueStart = value.lowerBound, valueEnd = value.upperBound
                 guard fields.count < maxFields else { throw HTTPMessageError("more than \(maxFields) fields in the response head") }
-                let field = UpstreamResponseHead.Field(name: lineStart..<nameEnd, value: valueStart..<valueEnd, line: lineStart..<i)
+                let field = UpstreamResponseHead.Field(name: name, value: value, line: name.lowerBound..<i)
                 fields.append(field)
-                let nameLength = nameEnd - lineStart
-                let first = raw[lineStart] | 0x20
+                let nameLength = name.count
+                let first = raw[name.lowerBound] | 0x20
                 if nameLength == 14 && first == 99 && equalsLower(raw, field.name, "content-length") {
                     // One value or a list of identical values (RFC 9110 §8.6).
                     var j = valueStart
