@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 /// `decision_log:` — where decision records go and what is masked (docs/DECISION_LOGS.md).
@@ -201,22 +202,12 @@ extension ConfigReader {
         return Double(s) != nil
     }
 
+    /// A JSON string literal (Foundation's writer: this module does not import RegoLite or JOSE,
+    /// which have their own for the request path).
     static func quoteJSON(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else { out.unicodeScalars.append(u) }
-            }
+        guard let data = try? JSONSerialization.data(withJSONObject: s, options: [.fragmentsAllowed, .withoutEscapingSlashes]) else {
+            preconditionFailure("a string always serializes as JSON")
         }
-        return out + "\""
+        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -161,6 +161,17 @@ import Testing
         #expect(http.headers == [.init(name: "Authorization", value: "Bearer abc"), .init(name: "X-Tenant", value: "t1")])
     }
 
+    @Test func maskValuesAreQuotedAsJSONStrings() throws {
+        // Whatever a mask's string holds comes out as one valid JSON string (the record writer
+        // splices it in as it is).
+        for text in ["x\"y\\z", "line\nbreak\ttab\u{1}", "a/b", "é ✓", ""] {
+            let quoted = ConfigReader.quoteJSON(text)
+            let back = try JSONSerialization.jsonObject(with: Data(quoted.utf8), options: .fragmentsAllowed) as? String
+            #expect(back == text, "\(quoted)")
+        }
+        #expect(ConfigReader.quoteJSON("a/b") == #""a/b""#)
+    }
+
     @Test func anEmptyDecisionLogKeepsTheDefaults() throws {
         let config = try parse(Self.issuer + "policy: {directory: p}\ndecision_log: {}\n" + Self.route)
         #expect(config.decisionLog == DecisionLogSpec())
