@@ -376,28 +376,25 @@ decision_log:
             webhook_token = sign({**claims, "realm_access": {"roles": [bench_role]}})
             webhook_times = measure_webhook(git_port, git_admin_port, repo, bench_role, webhook_token, secret, args.flips)
 
-        def med(name, f):
-            return statistics.median(f(r) for r in results[name])
+        def med(name, f, table=results):
+            return statistics.median(f(r) for r in table[name])
+
+        def print_table(table, cpu):
+            print(f"{'server':33} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}" + (f" {'CPU µs/req':>11}" if cpu else ""))
+            for name in table:
+                print(f"{name:33} {med(name, lambda r: r[0], table):>10.0f} {med(name, lambda r: r[1].get('50', float('nan')), table):>8.3f} "
+                      f"{med(name, lambda r: r[1].get('99', float('nan')), table):>8.3f} {sum(r[2] for r in table[name]):>8}"
+                      + (f" {med(name, lambda r: r[4], table):>11.1f}" if cpu else ""))
 
         print(f"\nGateway benchmark: wrk -t1 -c64, {args.rounds} rounds x {args.duration} s, one worker each, same upstream")
-        print(f"{'server':33} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'CPU µs/req':>11}")
-        for name in targets:
-            print(f"{name:33} {med(name, lambda r: r[0]):>10.0f} {med(name, lambda r: r[1].get('50', float('nan'))):>8.3f} "
-                  f"{med(name, lambda r: r[1].get('99', float('nan'))):>8.3f} {sum(r[2] for r in results[name]):>8} "
-                  f"{med(name, lambda r: r[4]):>11.1f}")
-        def fixed_med(name, f):
-            return statistics.median(f(r) for r in fixed[name])
-
+        print_table(results, cpu=True)
         print(f"\nFixed offered load: the same 64 connections, each waiting a random 5-25 ms between requests, {args.rounds} rounds x {args.duration} s")
-        print(f"{'server':33} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
-        for name in fixed:
-            print(f"{name:33} {fixed_med(name, lambda r: r[0]):>10.0f} {fixed_med(name, lambda r: r[1].get('50', float('nan'))):>8.3f} "
-                  f"{fixed_med(name, lambda r: r[1].get('99', float('nan'))):>8.3f} {sum(r[2] for r in fixed[name]):>8}")
+        print_table(fixed, cpu=False)
         ngx = "nginx proxy_pass"
         ratio = med(gw, lambda r: r[0]) / med(ngx, lambda r: r[0])
-        direct_p99 = fixed_med("upstream direct", lambda r: r[1]["99"])
-        added_p99 = fixed_med(gw, lambda r: r[1]["99"]) - direct_p99
-        nginx_added_p99 = fixed_med(ngx, lambda r: r[1]["99"]) - direct_p99
+        direct_p99 = med("upstream direct", lambda r: r[1]["99"], fixed)
+        added_p99 = med(gw, lambda r: r[1]["99"], fixed) - direct_p99
+        nginx_added_p99 = med(ngx, lambda r: r[1]["99"], fixed) - direct_p99
         saturated_added = med(gw, lambda r: r[1]["99"]) - med("upstream direct", lambda r: r[1]["99"])
         saturated_nginx = med(ngx, lambda r: r[1]["99"]) - med("upstream direct", lambda r: r[1]["99"])
         ratio_haproxy = med(gw, lambda r: r[0]) / med("haproxy", lambda r: r[0])
