@@ -146,6 +146,10 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private(set) var upgradeLeftover: ByteBuffer?
     private var gate = ReadGate()
     private(set) var context: ChannelHandlerContext?
+    /// Inside `parser.feed` (channelRead).
+    private var feeding = false
+    /// The channel went inactive while `feeding`: handled when the feed returns.
+    private var closedWhileFeeding = false
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
@@ -162,9 +166,13 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             upgradeLeftover.setOrWriteBuffer(&buffer)
             return
         }
+        // The sink runs the exchange, which may end, release this connection and start the next
+        // request on it, or close it (an upstream that closes after each response): a close
+        // inside `feed` is handled once `feed` has returned (`closedWhileFeeding`), so nothing
+        // touches `parser` while it is being fed.
+        var failure: (any Error)?
+        feeding = true
         do {
-            // The sink runs the exchange, which may end, release this connection and start the
-            // next request on it: nothing here touches `parser` from inside.
             try parser.feed(&buffer, requestIsHEAD: { self.requestIsHEAD }) { event in
                 // A response with no request (or after the exchange gave up): the connection is unusable.
                 guard let exchange = self.exchange else { throw HTTPMessageError("a response nobody asked for") }
@@ -174,12 +182,19 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 case .end: exchange.upstreamEnd()
                 }
             }
-            if parser.isUpgraded {
-                if buffer.readableBytes > 0 { upgradeLeftover.setOrWriteBuffer(&buffer) }
-                exchange?.upstreamUpgraded()
-            }
         } catch {
-            fail(context, error)
+            failure = error
+        }
+        feeding = false
+        if let failure {
+            fail(context, failure)
+        } else if parser.isUpgraded {
+            if buffer.readableBytes > 0 { upgradeLeftover.setOrWriteBuffer(&buffer) }
+            exchange?.upstreamUpgraded()
+        }
+        if closedWhileFeeding {
+            closedWhileFeeding = false
+            connectionClosed(context)
         }
     }
 
@@ -202,6 +217,15 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if feeding {
+            closedWhileFeeding = true
+            return
+        }
+        connectionClosed(context)
+    }
+
+    /// The connection is gone: a response framed by the close ends, any other exchange fails.
+    private func connectionClosed(_ context: ChannelHandlerContext) {
         do {
             try parser.closed { event in
                 if case .end = event { exchange?.upstreamEnd() }
