@@ -4,7 +4,7 @@ enum ConfigKeys {
     static let topLevel = ["listen", "admin", "workers", "shutdown_grace", "limits", "trusted_proxies",
                            "identity_headers", "issuers", "policy", "decision_log", "routes"]
     static let admin = ["listen"]
-    static let limits = ["max_header_bytes", "max_uri_bytes", "max_body_bytes"]
+    static let limits = ["max_header_bytes", "max_uri_bytes", "max_body_bytes", "discard_body_bytes", "discard_body_timeout"]
     static let issuer = ["issuer", "jwks_uri", "jwks_file", "audiences", "algorithms", "leeway", "require_exp",
                          "max_lifetime", "typ", "allow_insecure_http", "required", "cache"]
     static let issuerCache = ["min_ttl", "max_ttl", "default_ttl", "max_stale", "unknown_kid_interval", "fetch_timeout"]

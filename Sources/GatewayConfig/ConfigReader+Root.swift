@@ -61,6 +61,10 @@ extension ConfigReader {
             if let int = intSize(v, node: n, key: "max_uri_bytes") { limits.maxURIBytes = int }
         }
         if let n = fields["max_body_bytes"], let v = size(n, key: "max_body_bytes") { limits.maxBodyBytes = v }
+        if let n = fields["discard_body_bytes"], let v = size(n, key: "discard_body_bytes") { limits.discardBodyBytes = v }
+        if let n = fields["discard_body_timeout"], let v = duration(n, key: "discard_body_timeout", positive: true) {
+            limits.discardBodyTimeout = v
+        }
         return limits
     }
 

@@ -43,6 +43,11 @@ public struct Limits: Sendable, Equatable {
     public var maxURIBytes: Int = 8 * 1024
     /// Request body; larger → 413 (streamed bodies are counted as they pass).
     public var maxBodyBytes: Int64 = 10 * 1024 * 1024
+    /// A request answered before its body was read (401, 403, 404, 413...) keeps its connection
+    /// when at most this much body is left and it arrives within `discardBodyTimeout`; the rest
+    /// is read and dropped (nginx's discarded body); beyond either, the connection closes.
+    public var discardBodyBytes: Int64 = 64 * 1024
+    public var discardBodyTimeout: Double = 1
     public init() {}
 }
 

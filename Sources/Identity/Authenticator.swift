@@ -15,6 +15,8 @@ public final class Authenticator: Sendable {
         public let deadline: Double
         /// The issuer's leeway, for re-checking the time claims.
         public let leeway: Double
+        /// What callers derive from this token, shared with every later verification of it.
+        public let derivations: TokenDerivations
     }
 
     public let issuers: [String: IssuerKeys]
@@ -76,7 +78,8 @@ public final class Authenticator: Sendable {
     public func cachedVerification(_ token: String) -> Verification? {
         guard let entry = tokenCache.lookup(token, now: clock()), let issuer = issuers[entry.issuer],
               issuer.snapshot.containsKey(kid: entry.kid) else { return nil }
-        return Verification(token: entry.token, issuer: entry.issuer, cached: true, deadline: entry.expiresAt, leeway: entry.leeway)
+        return Verification(token: entry.token, issuer: entry.issuer, cached: true, deadline: entry.expiresAt, leeway: entry.leeway,
+                            derivations: entry.derivations)
     }
 
     /// A verification its caller kept (a connection's last token, sent again byte for byte)
@@ -117,9 +120,10 @@ public final class Authenticator: Sendable {
             verifier.keys = issuer.snapshot.keys
             verified = try verifier.verify(jws, registeredClaims: registered, now: clock())
         }
-        tokenCache.insert(token, verified: verified, issuer: config.issuer, leeway: config.leeway, now: now)
+        let derivations = tokenCache.insert(token, verified: verified, issuer: config.issuer, leeway: config.leeway, now: now)
         let deadline = min(now + tokenCache.ttl, (verified.expiresAt ?? .infinity) + config.leeway)
-        return Verification(token: verified, issuer: config.issuer, cached: false, deadline: deadline, leeway: config.leeway)
+        return Verification(token: verified, issuer: config.issuer, cached: false, deadline: deadline, leeway: config.leeway,
+                            derivations: derivations)
     }
 
     /// The `iss` claim before verification: used only to choose which issuer's keys to try.

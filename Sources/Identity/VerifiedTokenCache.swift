@@ -1,5 +1,25 @@
+import Atomics
 import JOSE
 import Synchronization
+
+/// What a caller derives from one verified token (the gateway's policy input value and identity
+/// headers), made once and shared by every thread that meets the token: it lives with the
+/// token's cache entry, the first value stored wins and is never replaced, so every connection
+/// presenting the token gets the same object.
+/// (Unchecked: only `Sendable` objects are ever stored, through `value(orMake:)`.)
+public final class TokenDerivations: @unchecked Sendable {
+    private let slot = ManagedAtomicLazyReference<AnyObject>()
+
+    public init() {}
+
+    /// The value stored, or `make()`'s, stored for the next caller. Two threads making it at once
+    /// both make one; the first stored is returned to both.
+    public func value<T: AnyObject & Sendable>(orMake make: () throws -> T) rethrows -> T {
+        if let known = slot.load() as? T { return known }
+        let made = try make()
+        return slot.storeIfNilThenLoad(made) as? T ?? made
+    }
+}
 
 /// Verified tokens by the SHA-256 of their bytes (issue 3, item 3): a hit skips parsing and the signature,
 /// but `exp`/`nbf` are checked again against the current time, and the entry dies at the
@@ -16,6 +36,8 @@ public final class VerifiedTokenCache: Sendable {
         public let leeway: Double
         /// The earlier of `exp` + leeway and insertion + TTL.
         public let expiresAt: Double
+        /// What callers derived from this verified token, shared by all of them.
+        public let derivations: TokenDerivations
     }
 
     public struct Statistics: Sendable, Equatable {
@@ -89,12 +111,16 @@ public final class VerifiedTokenCache: Sendable {
         return entry
     }
 
-    public func insert(_ token: String, verified: VerifiedJWT, issuer: String, leeway: Double, now: Double) {
+    /// Caches a verified token; returns the derivations it will share with later hits (a new,
+    /// unshared one when the token is not cached because its deadline has passed).
+    @discardableResult
+    public func insert(_ token: String, verified: VerifiedJWT, issuer: String, leeway: Double, now: Double) -> TokenDerivations {
         let deadline = min(now + ttl, (verified.expiresAt ?? .infinity) + leeway)
-        guard deadline > now else { return }
+        let derivations = TokenDerivations()
+        guard deadline > now else { return derivations }
         let key = Key(of: token)
         let capacity = shardCapacity
-        shard(for: key).mutex.withLock { shard in
+        return shard(for: key).mutex.withLock { shard in
             var verified = verified
             if let shared = shard.headers.first(where: { $0 == verified.headerJSON }) {
                 verified = verified.sharingHeader(shared)
@@ -102,15 +128,20 @@ public final class VerifiedTokenCache: Sendable {
                 if shard.headers.count == 8 { shard.headers.removeFirst() }
                 shard.headers.append(verified.headerJSON)
             }
-            let entry = Entry(token: verified, issuer: issuer, leeway: leeway, expiresAt: deadline)
+            let entry = Entry(token: verified, issuer: issuer, leeway: leeway, expiresAt: deadline, derivations: derivations)
             if let slot = shard.index[key] {
+                // Verified again meanwhile (two threads missed at once): a live first entry stays.
+                if let occupant = shard.slots[slot], occupant.entry.expiresAt > now {
+                    shard.slots[slot]!.referenced = true
+                    return occupant.entry.derivations
+                }
                 shard.slots[slot] = (key, entry, true)
-                return
+                return derivations
             }
             if shard.slots.count < capacity {
                 shard.index[key] = shard.slots.count
                 shard.slots.append((key, entry, false))
-                return
+                return derivations
             }
             // CLOCK: skip (and clear) referenced slots, reuse the first unreferenced or empty one.
             while true {
@@ -126,7 +157,7 @@ public final class VerifiedTokenCache: Sendable {
                 }
                 shard.index[key] = slot
                 shard.slots[slot] = (key, entry, false)
-                return
+                return derivations
             }
         }
     }

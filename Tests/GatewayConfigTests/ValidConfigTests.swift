@@ -8,7 +8,7 @@ import Testing
         admin: {listen: 127.0.0.1:9902}
         workers: 4
         shutdown_grace: 10s
-        limits: {max_header_bytes: 32KiB, max_uri_bytes: 4096, max_body_bytes: 1GB}
+        limits: {max_header_bytes: 32KiB, max_uri_bytes: 4096, max_body_bytes: 1GB, discard_body_bytes: 8KiB, discard_body_timeout: 250ms}
         trusted_proxies: [10.0.0.1, "::1"]
         identity_headers: {X-User: sub, X-Roles: realm_access.roles}
         issuers:
@@ -74,6 +74,8 @@ import Testing
         #expect(config.limits.maxHeaderBytes == 32 * 1024)
         #expect(config.limits.maxURIBytes == 4096)
         #expect(config.limits.maxBodyBytes == 1_000_000_000)
+        #expect(config.limits.discardBodyBytes == 8 * 1024)
+        #expect(config.limits.discardBodyTimeout == 0.25)
         #expect(config.trustedProxies == ["10.0.0.1", "::1"])
         #expect(config.identityHeaders == [IdentityHeader(name: "X-User", claim: "sub"),
                                            IdentityHeader(name: "X-Roles", claim: "realm_access.roles")])

@@ -55,6 +55,14 @@ import Testing
         #expect(config.limits.maxBodyBytes == 5_000_000_000)
     }
 
+    @Test func discardedBodyLimitsMustBePositive() {
+        expectProblems(problems("limits: {discard_body_bytes: 0, discard_body_timeout: 0s}\nroutes: []\n"), [
+            Expected(1, 30, "discard_body_bytes: size must be greater than 0"),
+            Expected(1, 55, "discard_body_timeout: must be greater than 0"),
+            Expected(2, 9, "routes: the list must not be empty"),
+        ])
+    }
+
     @Test func headerLimitsAreCappedAt1GiB() {
         expectProblems(problems("limits: {max_header_bytes: 2GiB}\nroutes: []\n"), [
             Expected(1, 28, "max_header_bytes: at most 1GiB"),

@@ -1,5 +1,6 @@
 import Foundation
 import JOSE
+import Synchronization
 import Testing
 @testable import Identity
 
@@ -289,6 +290,42 @@ struct VerifiedTokenCacheTests {
         cache.insert(token, verified: Self.verified(token, now: 1_800_000_000), issuer: "i", leeway: 60, now: 1_800_000_000)
         #expect(cache.lookup(token, now: 1_800_000_001)?.token.claims["n"] == 1)
         #expect(cache.statistics == .init(hits: 1, misses: 1, evictions: 0, entries: 1))
+    }
+
+    /// What the gateway derives from a token lives with its entry: every hit, from any thread,
+    /// gets the one object first made; a token verified again after its entry died gets a new one.
+    @Test func derivationsAreMadeOnceAndSharedByEveryHit() async {
+        final class Derived: Sendable { let n: Int; init(_ n: Int) { self.n = n } }
+        final class Counter: Sendable { let made = Mutex(0) }
+        let cache = VerifiedTokenCache(ttl: 100)
+        let token = Self.token(1)
+        let now = 1_800_000_000.0
+        let inserted = cache.insert(token, verified: Self.verified(token, now: now), issuer: "i", leeway: 0, now: now)
+        let counter = Counter()
+        let objects = await withTaskGroup(of: ObjectIdentifier?.self) { group in
+            for _ in 0..<32 {
+                group.addTask {
+                    guard let entry = cache.lookup(token, now: now + 1) else { return nil }
+                    let derived = entry.derivations.value { () -> Derived in
+                        counter.made.withLock { $0 += 1 }
+                        return Derived(7)
+                    }
+                    return ObjectIdentifier(derived)
+                }
+            }
+            var all: [ObjectIdentifier?] = []
+            for await object in group { all.append(object) }
+            return all
+        }
+        #expect(objects.count == 32 && !objects.contains(nil))
+        #expect(Set(objects).count == 1, "one object for every hit")
+        #expect(counter.made.withLock { $0 } >= 1)
+        #expect(cache.lookup(token, now: now + 2)?.derivations === inserted)
+        let again = cache.insert(token, verified: Self.verified(token, now: now), issuer: "i", leeway: 0, now: now + 3)
+        #expect(again === inserted, "a live entry verified again keeps its derivations")
+        let renewed = cache.insert(token, verified: Self.verified(token, now: now), issuer: "i", leeway: 0, now: now + 200)
+        #expect(renewed !== inserted, "an expired entry is replaced, derivations and all")
+        #expect(renewed.value { Derived(8) }.n == 8)
     }
 
     @Test func entryLivesUntilTheEarlierOfExpAndTTL() {

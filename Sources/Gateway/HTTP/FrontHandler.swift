@@ -46,13 +46,8 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var decoding = false
     /// The server is shutting down: close after the request in progress.
     private var quiescing = false
-    /// The last token this connection presented, its verification and the identity made of it:
-    /// a client sends the same token on every request of a connection. The same `Authorization`
-    /// field, byte for byte, is re-checked with `Authenticator.reconfirm` (deadline, time claims,
-    /// key still in the issuer's set) instead of being extracted, hashed and looked up again; the
-    /// identity is reused only for the very same token after it verified again. `header` is nil
-    /// when the token came from a query parameter or cookie.
-    private var lastCredential: KeptCredential?
+    /// Phase 4's state: the connection's last credential (Auth/Authentication.swift).
+    private var authentication = Authentication()
     /// How the body of the proxied response in progress reaches the client.
     private var responseFraming = HeaderRules.ClientFraming.none
     /// The proxied response's head, held until its first body bytes or the next flush: a small
@@ -67,6 +62,13 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var headScratch: [UInt8] = []
     /// This connection's recent decisions (Policy/DecisionCache.swift).
     private(set) var decisionCache = DecisionCache()
+    /// After an early answer: how many more body bytes are read and dropped before the
+    /// connection closes instead, and the timer that closes it if they are slow to come.
+    private var discardBudget: Int64 = 0
+    private var discardTimer: Scheduled<Void>?
+    /// Bytes dropped while closing; past `lingeringLimit` the connection closes at once.
+    private var lingeringBytes = 0
+    static let lingeringLimit = 256 * 1024
 
     init(core: GatewayCore) {
         self.core = core
@@ -91,6 +93,8 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        discardTimer?.cancel()
+        discardTimer = nil
         if case .active(let ctx, let exchange) = state {
             exchange?.abort()
             if ctx.responseStatus == 0 { ctx.responseStatus = 499 }
@@ -102,8 +106,13 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch state {
-        case .rejected(_, closeAfterResponse: true), .closed, .tunnel:
-            return  // closing: what arrives is dropped
+        case .rejected(_, closeAfterResponse: true):
+            // Closing: what arrives is dropped, up to a bound (a client may upload for a while).
+            lingeringBytes += unwrapInboundIn(data).readableBytes
+            if lingeringBytes > Self.lingeringLimit { context.close(promise: nil) }
+            return
+        case .closed, .tunnel:
+            return
         case .idle, .active, .rejected:
             break
         }
@@ -262,7 +271,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let length = ctx.contentLength, length > route.maxBodyBytes {
             reject(ctx, GatewayError(status: .payloadTooLarge, code: .payloadTooLarge,
                                      message: "the request body is larger than \(route.maxBodyBytes) bytes",
-                                     details: [("limit", .number(.int(route.maxBodyBytes)))]), forceClose: true)
+                                     details: [("limit", .number(.int(route.maxBodyBytes)))]))
             return
         }
         if route.maxHeaderBytes < config.configuration.limits.maxHeaderBytes, fields.headerBytes > route.maxHeaderBytes {
@@ -286,102 +295,30 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func authenticate(_ ctx: RequestContext, route: RuntimeRoute, websocket: Bool) {
-        if route.authMode == .public {
-            authorize(ctx, route: route, websocket: websocket)
-            return
-        }
-        if let last = lastCredential, let lastHeader = last.header, ctx.fields.authorizationCount == 1,
-           let header = ctx.fields.authorization, header == lastHeader, let authenticator = core.authenticator {
-            let started = NIODeadline.now()
-            if authenticator.reconfirm(last.verification, at: Double(ctx.startWallNanos) / 1e9) {
-                ctx.token = last.token
-                verified(ctx, route: route, websocket: websocket, token: last.token, result: .success(last.verification), started: started)
-                return
-            }
-        }
-        let token: String
-        switch TokenExtraction.token(ctx, websocket: websocket ? route.websocket : nil) {
-        case .none:
-            if route.authMode == .required {
-                core.metrics.authenticationFailure(code: "missing_token")
-                recordAuthenticationFailure(ctx, route: route, code: "missing_token")
-                reject(ctx, .unauthorized(.missingToken, description: "missing_token", message: "a bearer token is required"))
-                return
-            }
-            authorize(ctx, route: route, websocket: websocket)
-            return
-        case .malformed(let message):
-            core.metrics.authenticationFailure(code: "malformed")
-            recordAuthenticationFailure(ctx, route: route, code: "malformed")
-            reject(ctx, .unauthorized(.invalidToken, description: "malformed", message: message))
-            return
-        case .token(let t):
-            token = t
-            ctx.token = t
-        }
-        guard let authenticator = core.authenticator else {
-            core.metrics.authenticationFailure(code: "wrong_issuer")
-            recordAuthenticationFailure(ctx, route: route, code: "wrong_issuer")
-            reject(ctx, .unauthorized(.invalidToken, description: "wrong_issuer", message: "no token issuer is configured"))
-            return
-        }
-        let started = NIODeadline.now()
-        if let cached = authenticator.cachedVerification(token) {
-            verified(ctx, route: route, websocket: websocket, token: token, result: .success(cached), started: started)
-            return
-        }
-        guard let loop = context?.eventLoop else { return }
-        loop.makeFutureWithTask { () async throws -> Authenticator.Verification in
-            try await authenticator.verify(token)
-        }.assumeIsolated().whenComplete { [self] result in
-            guard case .active(let current, _) = state, current === ctx else { return }  // the client went away
-            verified(ctx, route: route, websocket: websocket, token: token, result: result, started: started)
-        }
+        authenticated(ctx, route: route, websocket: websocket, authentication.begin(ctx, route: route, websocket: websocket, core: core))
     }
 
-    private func verified(_ ctx: RequestContext, route: RuntimeRoute, websocket: Bool, token: String,
-                          result: Result<Authenticator.Verification, any Error>, started: NIODeadline) {
-        let seconds = Double((NIODeadline.now() - started).nanoseconds) / 1e9
-        core.metrics.jwtVerification(seconds: seconds)
-        switch result {
-        case .success(let verification):
-            if !route.allowedIssuers.isEmpty && !route.allowedIssuers.contains(verification.issuer) {
-                core.metrics.authenticationFailure(code: "wrong_issuer")
-                recordAuthenticationFailure(ctx, route: route, code: "wrong_issuer")
-                reject(ctx, .unauthorized(.invalidToken, description: "wrong_issuer",
-                                          message: "tokens of this issuer are not accepted on route \(route.id)"))
-                return
-            }
-            if let last = lastCredential, last.token == token {
-                ctx.identity = last.identity
-            } else {
-                do {
-                    let identity = try VerifiedIdentity(verification)
-                    ctx.identity = identity
-                    let fromHeader = ctx.tokenQueryParameter == nil && ctx.tokenCookie == nil
-                    let kept = KeptCredential(header: fromHeader ? ctx.fields.authorization : nil, token: token,
-                                              verification: verification, identity: identity)
-                    lastCredential = kept
-                    decoder.repeatedValue = kept.header
-                } catch {
-                    core.metrics.authenticationFailure(code: "malformed")
-                    recordAuthenticationFailure(ctx, route: route, code: "malformed")
-                    reject(ctx, .unauthorized(.invalidToken, description: "malformed", message: "the token's JSON could not be read"))
-                    return
-                }
-            }
+    private func authenticated(_ ctx: RequestContext, route: RuntimeRoute, websocket: Bool, _ outcome: Authentication.Outcome) {
+        switch outcome {
+        case .anonymous:
             authorize(ctx, route: route, websocket: websocket)
-        case .failure(let error):
-            let joseError = error as? JOSEError
-            let code = joseError?.code.rawValue ?? "invalid_token"
-            core.metrics.authenticationFailure(code: code)
-            recordAuthenticationFailure(ctx, route: route, code: code)
-            if joseError?.code == .keysUnavailable {
-                reject(ctx, GatewayError(status: .serviceUnavailable, code: .keysUnavailable,
-                                         message: "the issuer's signing keys are not available", headers: [("Retry-After", "5")]))
-            } else {
-                // Never the token's claims: only the verification code and its message.
-                reject(ctx, .unauthorized(.invalidToken, description: code, message: joseError?.message ?? "the token is not valid"))
+        case .verified(let identity):
+            ctx.identity = identity
+            decoder.repeatedValue = authentication.kept?.header
+            authorize(ctx, route: route, websocket: websocket)
+        case .failed(let failure):
+            core.metrics.authenticationFailure(code: failure.code)
+            recordAuthenticationFailure(ctx, route: route, code: failure.code)
+            reject(ctx, failure.error)
+        case .verify(let token, let authenticator):
+            guard let loop = context?.eventLoop else { return }
+            let started = NIODeadline.now()
+            loop.makeFutureWithTask { () async throws -> Authenticator.Verification in
+                try await authenticator.verify(token)
+            }.assumeIsolated().whenComplete { [self] result in
+                guard case .active(let current, _) = state, current === ctx else { return }  // the client went away
+                core.metrics.jwtVerification(seconds: Double((NIODeadline.now() - started).nanoseconds) / 1e9)
+                authenticated(ctx, route: route, websocket: websocket, authentication.finish(ctx, route: route, token: token, result: result))
             }
         }
     }
@@ -422,8 +359,24 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             if let exchange { exchange.requestBody(body) } else { ctx.pendingBody.append(body) }
+        case .rejected(_, closeAfterResponse: false):
+            discardBudget -= Int64(body.readableBytes)
+            if discardBudget < 0 { stopDiscarding() }
         case .rejected, .idle, .tunnel, .closed:
             break
+        }
+    }
+
+    /// The body left after an early answer is larger or slower than `limits.discard_body_*`
+    /// allow: the answer is out, so the connection closes (lingering, as after any early close).
+    private func stopDiscarding() {
+        guard case .rejected(let ctx, closeAfterResponse: false) = state, let context else { return }
+        discardTimer?.cancel()
+        discardTimer = nil
+        state = .rejected(ctx, closeAfterResponse: true)
+        received = Self.noBytes
+        context.writeAndFlush(wrapOutboundOut(Self.noBytes)).assumeIsolated().whenComplete { [weak self] _ in
+            self?.lingeringClose()
         }
     }
 
@@ -434,6 +387,8 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
             exchange?.requestEnd()
         case .rejected(let ctx, let close):
             ctx.requestEnded = true
+            discardTimer?.cancel()
+            discardTimer = nil
             if !close { finishRequest(ctx) }
         case .idle, .tunnel, .closed:
             break
@@ -443,12 +398,23 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: responses
 
     /// Answers with a gateway error. Without `forceClose` the connection stays open when the
-    /// client may send another request and nothing of this one's body is left unread.
+    /// client may send another request and what is left of this one's body is small enough to
+    /// read and drop (`limits.discard_body_bytes`, within `discard_body_timeout`), as nginx
+    /// discards the body of a request it answered early.
     func reject(_ ctx: RequestContext, _ error: GatewayError, forceClose: Bool = false) {
         guard let context else { return }
         if case .active(_, let exchange?) = state { exchange.abort() }
         let unreadBody = ctx.hasBody && !ctx.requestEnded
-        let close = forceClose || unreadBody || !ctx.keepAlive
+        let limits = ctx.config.configuration.limits
+        var discard = false
+        if unreadBody && !forceClose && ctx.keepAlive && !ctx.upgrading {
+            // A chunked body's size is unknown: what arrives is counted against the same budget.
+            let left = ctx.contentLength.map { $0 - ctx.bodyBytesReceived } ?? 0
+            discard = left <= limits.discardBodyBytes
+            discardBudget = limits.discardBodyBytes
+            ctx.pendingBody = []
+        }
+        let close = forceClose || (unreadBody && !discard) || !ctx.keepAlive
         ctx.responseStatus = Int(error.status.code)
         var error = error
         if let record = ctx.decisionRecord, !record.allowed {
@@ -489,9 +455,17 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         if ctx.requestEnded {
             finishRequest(ctx)
-        } else {
-            resumeReading()  // the rest of the request (no body left: only its end) arrives next
+            return
         }
+        if unreadBody {
+            discardTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(limits.discardBodyTimeout * 1e9))) {
+                [weak self] in
+                guard let self, case .rejected(let current, closeAfterResponse: false) = self.state, current === ctx else { return }
+                self.discardTimer = nil
+                self.stopDiscarding()
+            }
+        }
+        resumeReading()  // the rest of the request arrives next: its body is dropped
     }
 
     /// A gateway-made response head (errors, 101s) as bytes.
@@ -583,8 +557,9 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Closes after an answer sent while the client may still be sending: the write side first,
-    /// then what still arrives is read and dropped for a moment, so the client reads the answer
-    /// instead of a reset caused by unread data (nginx's lingering close).
+    /// then what still arrives is read and dropped for a moment (at most 2 s and
+    /// `lingeringLimit` bytes), so the client reads the answer instead of a reset caused by
+    /// unread data (nginx's lingering close).
     private func lingeringClose() {
         guard let context else { return }
         context.close(mode: .output, promise: nil)
@@ -679,22 +654,5 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
             status: 401, allowed: false, enforced: true, reasons: [code], error: code,
             handlerNs: Int64(NIODeadline.now().uptimeNanoseconds - ctx.start.uptimeNanoseconds),
             credentials: ctx.token.map { [$0] } ?? [])
-    }
-}
-
-/// A connection's last token, its verification and the identity made of it (FrontHandler's
-/// `lastCredential`): one reference to read per request rather than a tuple of copies.
-final class KeptCredential {
-    /// The `Authorization` field as sent; nil when the token came from a query parameter or cookie.
-    let header: String?
-    let token: String
-    let verification: Authenticator.Verification
-    let identity: VerifiedIdentity
-
-    init(header: String?, token: String, verification: Authenticator.Verification, identity: VerifiedIdentity) {
-        self.header = header
-        self.token = token
-        self.verification = verification
-        self.identity = identity
     }
 }

@@ -5,6 +5,7 @@ import JOSE
 import NIOCore
 import NIOHTTP1
 import RegoLite
+import Synchronization
 
 /// The typed per-request context that travels through the phases (STYLE.md, Pingora's CTX).
 final class RequestContext {
@@ -96,50 +97,58 @@ final class RequestContext {
 }
 
 /// A verified token as the later phases use it: the policy's `input.token`, and what identity
-/// headers are made of.
+/// headers are made of. Made once per token and kept with its verified-token cache entry
+/// (`TokenDerivations`), so one object serves every connection and event loop that presents the
+/// token: immutable but for the memo of header values, which is locked.
 final class VerifiedIdentity: Sendable {
     let issuer: String
-    let header: Value
-    let payload: Value
+    /// `{"header": ..., "payload": ...}`, the policy input's `token` member.
+    let token: Value
     let expiresAt: Double?
-    /// Identity header values already computed for this token (a connection reuses its identity).
-    private let memo = HeaderValueMemo()
+    private let memo = Mutex(HeaderValueMemo())
 
     init(_ verification: Authenticator.Verification) throws {
         issuer = verification.issuer
-        header = try JSONReader.parse(bytes: verification.token.headerJSON)
-        payload = try JSONReader.parse(bytes: verification.token.payload)
+        let header = try JSONReader.parse(bytes: verification.token.headerJSON)
+        let payload = try JSONReader.parse(bytes: verification.token.payload)
+        token = .object(RegoObject(pairs: [(.string("header"), header), (.string("payload"), payload)]))
         expiresAt = verification.token.expiresAt
     }
+
+    var payload: Value { token[.string("payload")] ?? .emptyObject }
 
     /// The same verification result (not merely an equal one): decisions cached for one identity
     /// object apply to it only.
     func isSameObject(as other: VerifiedIdentity) -> Bool { self === other }
 
-    /// The route's identity header lines (`name: value` CRLF each) for this identity. A
-    /// connection sends one identity to the same routes again and again: the lines of the last
-    /// route are kept with the identity (the route object is kept too, so a reloaded route, even
-    /// one allocated at the same address, never gets another route's lines).
+    /// The route's identity header lines (`name: value` CRLF each) for this identity, made once per
+    /// route (the route object is kept with its lines, so a reloaded route, even one allocated at
+    /// the same address, never gets another route's lines).
     func identityHeaderLines(for route: RuntimeRoute, _ body: (UnsafeRawBufferPointer) -> Void) {
-        if let (known, lines) = memo.lines, known === route {
-            lines.withUnsafeBytes(body)
+        let known: [UInt8]? = memo.withLock { memo in memo.lines.first { $0.route === route }?.lines }
+        if let known {
+            known.withUnsafeBytes(body)
             return
         }
         var out = HeadBuilder(capacity: 128)
         for header in route.identityHeaders {
             if let value = claimHeaderValue(header.claim) { out.field(header.name, value) }
         }
-        memo.lines = (route, out.bytes)
-        out.bytes.withUnsafeBytes(body)
+        let lines = out.bytes
+        memo.withLock { memo in
+            if memo.lines.count == HeaderValueMemo.routes { memo.lines.removeFirst() }
+            memo.lines.append((route, lines))
+        }
+        lines.withUnsafeBytes(body)
     }
 
     /// A claim by dot-separated path, as a header value: strings as they are, arrays joined with
     /// ",", other values as JSON. nil when absent, and nil when the value is not safe in a header
     /// (HeaderRules.isSafeValue: a CR, LF or other control byte could end the line).
     func claimHeaderValue(_ path: String) -> String? {
-        if let known = memo.values[path] { return known }
+        if let known = memo.withLock({ $0.values[path] }) { return known }
         let value = computeClaimHeaderValue(path).flatMap { HeaderRules.isSafeValue($0) ? $0 : nil }
-        if memo.values.count < 64 { memo.values[path] = value }
+        memo.withLock { memo in if memo.values.count < 64 { memo.values[path] = value } }
         return value
     }
 
@@ -158,10 +167,11 @@ final class VerifiedIdentity: Sendable {
     }
 }
 
-/// Memoized identity header values of one identity, and the header lines of the route it was
-/// last sent to. An identity is used by one connection, on its event loop only, so neither is
-/// ever touched from two threads at once.
-final class HeaderValueMemo: @unchecked Sendable {
+/// Memoized identity header values of one identity, and the header lines of the routes it was
+/// last sent to.
+struct HeaderValueMemo {
+    /// Routes whose lines are kept: a token is sent to a handful of routes.
+    static let routes = 8
     var values: [String: String?] = [:]
-    var lines: (RuntimeRoute, [UInt8])?
+    var lines: [(route: RuntimeRoute, lines: [UInt8])] = []
 }

@@ -50,10 +50,7 @@ enum PolicyInput {
             (.string("time_ns"), .number(.int(context.startWallNanos))),
         ]
         if let identity = context.identity {
-            members.append((.string("token"), .object(RegoObject(pairs: [
-                (.string("header"), identity.header),
-                (.string("payload"), identity.payload),
-            ]))))
+            members.append((.string("token"), identity.token))
         }
         return .object(RegoObject(pairs: members))
     }
