@@ -38,6 +38,11 @@ routes:
     upstream: {urls: [http://127.0.0.1:CLOSING]}
     auth: {mode: public}
     policy: {mode: "off"}
+  - id: early
+    match: {path_prefix: /early}
+    upstream: {urls: [http://127.0.0.1:EARLY]}
+    auth: {mode: public}
+    policy: {mode: "off"}
   - id: devices
     match: {path_prefix: /devices}
     upstream: {urls: [http://127.0.0.1:CLOSING]}
@@ -79,6 +84,58 @@ class ClosingUpstream:
         self.server.server_close()
 
 
+class EarlyUpstream:
+    """Answers each request as soon as its head arrives, then reads its body (as nginx's `return`
+    and many applications that refuse early do), keeping the connection. Records what it got."""
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.received = []
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        buffer = b""
+        with conn:
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                head, _, buffer = buffer.partition(b"\r\n\r\n")
+                lines = head.decode().split("\r\n")
+                length = next((int(v) for k, _, v in (l.partition(":") for l in lines[1:]) if k.lower() == "content-length"), 0)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nearly")
+                while len(buffer) < length:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                self.received.append((lines[0].split(" ")[1], buffer[:length]))
+                buffer = buffer[length:]
+
+    def stop(self):
+        self.listener.close()
+
+
+@pytest.fixture(scope="module")
+def early():
+    u = EarlyUpstream()
+    yield u
+    u.stop()
+
+
 @pytest.fixture(scope="module")
 def served_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("served")
@@ -112,9 +169,9 @@ def closing():
 
 
 @pytest.fixture(scope="module")
-def gateway(issuer, http10, closing, tmp_path_factory):
+def gateway(issuer, http10, closing, early, tmp_path_factory):
     config = (CONFIG.replace("ISSUER", issuer.url).replace("JWKS", issuer.jwks_uri).replace("POLICY", str(POLICY_DIR))
-              .replace("H10", str(http10)).replace("CLOSING", str(closing.port)))
+              .replace("H10", str(http10)).replace("CLOSING", str(closing.port)).replace("EARLY", str(early.port)))
     g = Gateway(binary_path(), tmp_path_factory.mktemp("gw"), config)
     yield g
     g.close()
@@ -249,4 +306,26 @@ def test_a_slow_rest_of_a_body_closes_the_connection(gateway, issuer):
         except ConnectionResetError:
             pass
         assert time.monotonic() - started < 5
+    assert_alive(gateway)
+
+
+def test_an_upstream_that_answers_before_the_body_gets_the_body_and_keeps_both_connections(gateway, early):
+    """The response reaches the client before the client sent its body: the body still goes to
+    the upstream, and the next request uses the same client and upstream connections."""
+    before = (len(early.received), early.connections)
+    body = b"q" * 1000
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as s:
+        s.sendall(b"POST /early/a HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n")
+        status, headers, payload = read_response(s)
+        assert (status, payload) == (200, b"early")
+        assert "connection" not in headers
+        s.sendall(body)
+        s.sendall(b"GET /early/b HTTP/1.1\r\nHost: a\r\n\r\n")
+        status, _, payload = read_response(s)
+        assert (status, payload) == (200, b"early")
+    deadline = time.time() + 5
+    while len(early.received) < before[0] + 2 and time.time() < deadline:
+        time.sleep(0.02)
+    assert early.received[before[0]:] == [("/early/a", body), ("/early/b", b"")]
+    assert early.connections == before[1] + 1, "one upstream connection for both requests"
     assert_alive(gateway)

@@ -533,11 +533,8 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The upstream's response ended: finish this request, then take the next one or close.
     func exchangeFinished(_ ctx: RequestContext) {
         guard let context else { return }
-        finishMetrics(ctx)
-        writeHeldHead()
         let close = !ctx.keepAlive || !ctx.requestEnded
-        let last = responseFraming == .chunked ? WireFormat.lastChunk : ByteBuffer()
-        responseFraming = .none
+        let last = endResponse(ctx)
         if close {
             state = .rejected(ctx, closeAfterResponse: true)
             context.writeAndFlush(wrapOutboundOut(last)).assumeIsolated().whenComplete { [weak self] _ in self?.context?.close(promise: nil) }
@@ -546,6 +543,32 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if last.readableBytes > 0 { context.write(wrapOutboundOut(last), promise: nil) }
         context.flush()
         finishRequest(ctx)
+    }
+
+    /// The response is whole but the request body is not (the upstream answered before reading
+    /// it all): the client gets the end of its response now; the exchange sends the rest of the
+    /// body upstream and then calls `exchangeFinished`.
+    func responseEndedBeforeRequest(_ ctx: RequestContext) {
+        guard let context else { return }
+        let last = endResponse(ctx)
+        context.writeAndFlush(wrapOutboundOut(last), promise: nil)
+    }
+
+    /// Whether the rest of `ctx`'s body is small enough to send upstream after the response
+    /// ended (`limits.discard_body_bytes`), rather than closing both connections.
+    func mayDrain(_ ctx: RequestContext) -> Bool {
+        guard ctx.keepAlive, !quiescing else { return false }
+        let limit = ctx.config.configuration.limits.discardBodyBytes
+        return ctx.contentLength.map { $0 - ctx.bodyBytesReceived <= limit } ?? true
+    }
+
+    /// The held head and the last chunk, once per response; metrics counted.
+    private func endResponse(_ ctx: RequestContext) -> ByteBuffer {
+        finishMetrics(ctx)
+        writeHeldHead()
+        let last = responseFraming == .chunked ? WireFormat.lastChunk : Self.noBytes
+        responseFraming = .none
+        return last
     }
 
     /// The exchange failed after the response started: the client can only learn it by the close.

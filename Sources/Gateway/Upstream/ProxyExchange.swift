@@ -12,6 +12,10 @@ final class ProxyExchange {
         case forwarding
         /// Response head sent to the client; its body is streaming.
         case responding
+        /// The response reached the client whole before the request body reached the upstream (an
+        /// upstream that answers early): the rest of the body still goes up, then the upstream
+        /// connection is kept for the next request.
+        case draining
         /// The upstream answered 101: the splice follows at once.
         case upgrading
         case finished
@@ -46,7 +50,7 @@ final class ProxyExchange {
         self.websocket = websocket
     }
 
-    var responseStarted: Bool { phase == .responding }
+    var responseStarted: Bool { phase == .responding || phase == .draining }
 
     func start() {
         upstreamStart = .now()
@@ -123,22 +127,29 @@ final class ProxyExchange {
     // MARK: request body (from the client)
 
     func requestBody(_ body: ByteBuffer) {
-        guard let connection, phase == .forwarding || phase == .responding, !requestEndSent else {
+        guard let connection, phase == .forwarding || phase == .responding || phase == .draining, !requestEndSent else {
             if phase == .connecting { ctx.pendingBody.append(body) }
             return
         }
         writeBody(body, to: connection.channel)
         needsFlush = true
-        if phase == .forwarding { armReadTimeout() }
+        if phase != .responding { armReadTimeout() }
     }
 
     func requestEnd() {
-        guard let connection, phase == .forwarding || phase == .responding, !requestEndSent else { return }
+        guard let connection, phase == .forwarding || phase == .responding || phase == .draining, !requestEndSent else { return }
         requestEndSent = true
         needsFlush = false
         if chunkedBody { connection.channel.write(WireFormat.lastChunk, promise: nil) }
         connection.channel.flush()
         if phase == .forwarding { armReadTimeout() }
+        if phase == .draining {
+            phase = .finished
+            self.connection = nil
+            connection.handler.exchange = nil
+            pool.release(connection, maxIdle: route.poolSize)
+            front.exchangeFinished(ctx)
+        }
     }
 
     /// After the client's read burst: one flush for all body parts written.
@@ -157,6 +168,12 @@ final class ProxyExchange {
     // MARK: response (from the upstream)
 
     func upstreamHead(_ head: UpstreamResponseHead) {
+        if phase == .draining {
+            // A second response to one request: the connection cannot be trusted with another.
+            connection?.channel.close(promise: nil)
+            upstreamClosed(error: nil)
+            return
+        }
         guard phase == .forwarding else { return }
         if head.status / 100 == 1 && head.status != 101 {
             front.writeInformational(head, ctx: ctx)
@@ -214,6 +231,12 @@ final class ProxyExchange {
 
     func upstreamEnd() {
         guard phase == .responding else { return }
+        if !requestEndSent && upstreamKeepAlive && connection != nil && front.mayDrain(ctx) {
+            phase = .draining
+            armReadTimeout()
+            front.responseEndedBeforeRequest(ctx)
+            return
+        }
         phase = .finished
         if let connection {
             self.connection = nil
@@ -230,6 +253,14 @@ final class ProxyExchange {
 
     /// The upstream connection closed or failed.
     func upstreamClosed(error: Error?) {
+        if phase == .draining {
+            // The client has its response; what is left of its body has nowhere to go.
+            phase = .finished
+            connection?.handler.exchange = nil
+            connection = nil
+            front.exchangeFinished(ctx)
+            return
+        }
         if phase == .upgrading { phase = .forwarding }
         guard phase == .forwarding || phase == .responding else { return }
         let reused = connection?.reused ?? false
@@ -282,7 +313,7 @@ final class ProxyExchange {
 
     /// Called by the connection's timer when `route.readTimeout` passed without progress.
     func readDeadlinePassed() {
-        guard phase == .forwarding || phase == .responding else { return }
+        guard phase == .forwarding || phase == .responding || phase == .draining else { return }
         readTimedOut()
     }
 
@@ -297,6 +328,13 @@ final class ProxyExchange {
             connection?.channel.close(promise: nil)
             connection = nil
             front.abortConnection()
+        case .draining:
+            // The rest of the body stopped coming: the response is out, both connections close.
+            phase = .finished
+            connection?.handler.exchange = nil
+            connection?.channel.close(promise: nil)
+            connection = nil
+            front.exchangeFinished(ctx)
         case .connecting, .finished, .upgrading:
             break
         }
