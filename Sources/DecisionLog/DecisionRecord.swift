@@ -49,6 +49,9 @@ public struct DecisionRecord: Sendable {
     public var explanation: Explanation?
     /// Strings that must never be written (the request's raw token): erased wherever they occur.
     public var credentials: [String]
+    /// The encoding of `input.token` shared by every record of the same verified token (one per
+    /// token, kept by whoever keeps the token's identity); nil: encoded with the record.
+    public var tokenEncoding: EncodedTokenMember?
 
     public init(decisionID: DecisionID = .next(), timestampNs: Int64, requestID: String, route: String, stage: Stage,
                 query: String? = nil, input: Value? = nil, result: Value? = nil, revision: String? = nil, status: Int,
@@ -60,6 +63,27 @@ public struct DecisionRecord: Sendable {
         self.evalNs = evalNs; self.explainNs = explainNs; self.handlerNs = handlerNs; self.explanation = explanation
         self.credentials = credentials
     }
+}
+
+/// The input's `token` member of one verified token as written (scrubbed, without the record's
+/// masks), made by the writer for the first record that carries it and copied into every later
+/// one. Sound for any record of that token: its claims cannot contain the raw token (they are
+/// part of it), and the other credential checks depend on the value alone. Used only while no
+/// mask reaches into `/input/token`.
+public final class EncodedTokenMember: Sendable {
+    struct Encoding {
+        let bytes: [UInt8]
+        /// Pointers of what the scrub left out (`/input/token/...`).
+        let erased: [String]
+    }
+
+    private let encoding = Mutex<Encoding?>(nil)
+
+    public init() {}
+
+    var cached: Encoding? { encoding.withLock { $0 } }
+
+    func store(_ made: Encoding) { encoding.withLock { if $0 == nil { $0 = made } } }
 }
 
 /// A decision id in UUID form (version 4 layout). Made from a per-process random seed and a

@@ -49,4 +49,7 @@ final class JSONOutput {
     }
 
     var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// What was written since `mark` (a former `count`).
+    func bytes(since mark: Int) -> [UInt8] { Array(UnsafeBufferPointer(start: base + mark, count: count - mark)) }
 }

@@ -7,15 +7,17 @@ public struct RecordEncoder {
     let masks: [MaskRule]
     /// `labels` of every record (`id`: the instance, `version`: the gateway's).
     let labels: [(String, String)]
+    /// Some mask may change the input's `token`: its shared encoding is not used.
+    let masksReachToken: Bool
 
     public init(masks: [MaskRule], labels: [DecisionLogger.Configuration.Label]) {
-        self.masks = masks
-        self.labels = labels.map { ($0.name, $0.value) }
+        self.init(masks: masks, labelPairs: labels.map { ($0.name, $0.value) })
     }
 
     init(masks: [MaskRule], labelPairs labels: [(String, String)]) {
         self.masks = masks
         self.labels = labels
+        masksReachToken = masks.contains { $0.tokens[0] == "input" && ($0.tokens.count == 1 || $0.tokens[1] == "token") }
     }
 
     /// The record's line (without the newline), exactly as the writer writes it. An encoder
@@ -51,7 +53,8 @@ public struct RecordEncoder {
             guard let value else { continue }
             let mark = out.count
             key(name)
-            var writer = ScrubbingWriter(out: out, credentials: record.credentials, root: root)
+            let shared = root == "/input" && !masksReachToken ? record.tokenEncoding : nil
+            var writer = ScrubbingWriter(out: out, credentials: record.credentials, root: root, tokenEncoding: shared)
             if !writer.write(value) { out.truncate(to: mark) }
             values.erased += writer.erased
         }

@@ -10,16 +10,19 @@ import RegoLite
 struct ScrubbingWriter {
     let out: JSONOutput
     let credentials: [String]
+    /// The shared encoding of the input's `token` member (used and filled at the input's root).
+    let tokenEncoding: EncodedTokenMember?
     /// `/input` or `/result`.
     let root: String
     /// The keys from the root to the container being written (for `erased` pointers).
     private var path: [String] = []
     private(set) var erased: [String] = []
 
-    init(out: JSONOutput, credentials: [String], root: String) {
+    init(out: JSONOutput, credentials: [String], root: String, tokenEncoding: EncodedTokenMember? = nil) {
         self.out = out
         self.credentials = credentials
         self.root = root
+        self.tokenEncoding = tokenEncoding
         path.reserveCapacity(8)
     }
 
@@ -60,6 +63,10 @@ struct ScrubbingWriter {
                         first = false
                         JSONBytes.string(name, into: out)
                         out.append(UInt8(ascii: ":"))
+                        if context == .inputRoot, name == "token", let shared = tokenEncoding {
+                            writeShared(values[i], shared)
+                            continue
+                        }
                         writeChild(values[i], name: name, context: childContext(name, context))
                     }
                 }
@@ -74,6 +81,19 @@ struct ScrubbingWriter {
         default:
             JSONBytes.value(value, into: out)
         }
+    }
+
+    /// The input's token member: copied from its shared encoding, or written and kept there.
+    private mutating func writeShared(_ value: Value, _ shared: EncodedTokenMember) {
+        if let known = shared.cached {
+            known.bytes.withUnsafeBufferPointer { out.append($0) }
+            erased += known.erased
+            return
+        }
+        let mark = out.count
+        let erasedBefore = erased.count
+        writeChild(value, name: "token", context: .token)
+        shared.store(EncodedTokenMember.Encoding(bytes: out.bytes(since: mark), erased: Array(erased[erasedBefore...])))
     }
 
     private mutating func writeList(_ items: [Value]) {

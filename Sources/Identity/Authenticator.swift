@@ -97,8 +97,10 @@ public final class Authenticator: Sendable {
         return true
     }
 
-    public func verify(_ token: String) async throws(JOSEError) -> Verification {
-        if let cached = cachedVerification(token) { return cached }
+    /// - Parameter cacheChecked: the caller has just missed `cachedVerification` (not looked up,
+    ///   nor counted, a second time).
+    public func verify(_ token: String, cacheChecked: Bool = false) async throws(JOSEError) -> Verification {
+        if !cacheChecked, let cached = cachedVerification(token) { return cached }
         let now = clock()
         let jws = try CompactJWS(token)
         // Parsed once here and reused by the verifier; trusted only after the signature verifies.

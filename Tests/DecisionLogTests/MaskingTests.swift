@@ -26,6 +26,41 @@ import Testing
         #expect(value["masked"] == json(#"["/input/items/1/card", "/input/user/added"]"#))
     }
 
+    /// A token's member encoded once (with what the scrub left out of it) is copied into every
+    /// later record of the token, byte for byte what encoding it again would give; a mask that
+    /// reaches into the token is never bypassed by the shared encoding.
+    @Test func aTokenEncodedOnceIsWhatEveryRecordOfItWrites() throws {
+        let jws = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"
+        func record(_ n: Int, shared: EncodedTokenMember?) -> DecisionRecord {
+            var r = sampleRecord(n, input: json("""
+                {"request_id": "req-\(n)", "method": "GET", "path": "/p/\(n)", "authenticated": true,
+                 "token": {"header": {"alg": "RS256"}, "payload": {"sub": "alice", "email": "a@x", "nested": "\(jws)"}}}
+                """))
+            r.tokenEncoding = shared
+            return r
+        }
+        let encoder = RecordEncoder(masks: [], labelPairs: [])
+        let shared = EncodedTokenMember()
+        for n in 0..<3 {
+            let withShared = record(n, shared: shared)
+            var without = withShared
+            without.tokenEncoding = nil
+            let plain = encoder.prepare(without).json
+            let viaShared = encoder.prepare(withShared).json
+            #expect(viaShared == plain, "record \(n)")
+            #expect(shared.cached != nil)
+        }
+        let value = json(String(decoding: encoder.prepare(record(9, shared: shared)).json, as: UTF8.self))
+        #expect(value["erased"] == json(#"["/input/token/payload/nested"]"#))
+        #expect(value["input"]?["token"]?["payload"]?["nested"] == nil)
+        #expect(value["input"]?["request_id"] == .string("req-9"))
+
+        let masked = RecordEncoder(masks: [try MaskRule(.erase, pointer: "/input/token/payload/email")], labelPairs: [])
+        let out = json(String(decoding: masked.prepare(record(10, shared: shared)).json, as: UTF8.self))
+        #expect(out["input"]?["token"]?["payload"]?["email"] == nil)
+        #expect(out["input"]?["token"]?["payload"]?["sub"] == .string("alice"))
+    }
+
     @Test func maskingNeverMutatesTheOriginal() throws {
         let input = json(#"{"user": {"ssn": "123"}, "path": "/x"}"#)
         let record = sampleRecord(input: input)

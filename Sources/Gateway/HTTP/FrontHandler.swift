@@ -314,7 +314,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
             guard let loop = context?.eventLoop else { return }
             let started = NIODeadline.now()
             loop.makeFutureWithTask { () async throws -> Authenticator.Verification in
-                try await authenticator.verify(token)
+                try await authenticator.verify(token, cacheChecked: true)
             }.assumeIsolated().whenComplete { [self] result in
                 guard case .active(let current, _) = state, current === ctx else { return }  // the client went away
                 core.metrics.jwtVerification(seconds: Double((NIODeadline.now() - started).nanoseconds) / 1e9)

@@ -105,6 +105,8 @@ final class VerifiedIdentity: Sendable {
     /// `{"header": ..., "payload": ...}`, the policy input's `token` member.
     let token: Value
     let expiresAt: Double?
+    /// `token` as decision records write it, encoded once for all of them.
+    let logEncoding = EncodedTokenMember()
     private let memo = Mutex(HeaderValueMemo())
 
     init(_ verification: Authenticator.Verification) throws {

@@ -107,12 +107,14 @@ enum Authorization {
             explanation = query.explain(input: input, options: options, alsoRule: "allow")
             explainNs = (NIODeadline.now() - started).nanoseconds
         }
-        ctx.decisionRecord = DecisionRecord(
+        var record = DecisionRecord(
             timestampNs: ctx.startWallNanos, requestID: ctx.requestID, route: route.id, stage: .authz,
             query: route.policyQuery, input: input, result: decision.result, revision: revision,
             status: decision.allow ? 0 : status, allowed: decision.allow, enforced: enforced, reasons: decision.reasons,
             error: decision.error, evalNs: evalNs, explainNs: explainNs,
             handlerNs: Int64(NIODeadline.now().uptimeNanoseconds - ctx.start.uptimeNanoseconds),
             explanation: explanation, credentials: ctx.token.map { [$0] } ?? [])
+        record.tokenEncoding = ctx.identity?.logEncoding
+        ctx.decisionRecord = record
     }
 }
