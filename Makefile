@@ -67,10 +67,11 @@ bench: deps
 
 # Gateway throughput and latency against nginx and HAProxy (wrk, one worker each), the cost of the
 # decision log (same gateway with and without it) and commit -> enforced via the webhook: docs/PERFORMANCE.md.
+# The gateway is built as the image ships it (Dockerfile): release, the Swift runtime linked in.
 bench-gateway: deps
 	scripts/install-deps.sh wrk nginx haproxy
-	$(SWIFT) build -c release --product portcullis
-	python3 bench/gateway_bench.py --binary .build/release/portcullis --decision-log --webhook
+	$(SWIFT) build -c release --static-swift-stdlib --product portcullis --scratch-path .build-static
+	python3 bench/gateway_bench.py --binary .build-static/release/portcullis --decision-log --webhook
 
 clean:
 	rm -rf .build

@@ -317,6 +317,88 @@ for _ in 0..<max(rounds / 2, 5) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Production-shaped traffic: the request shapes of the gateway bench (bench/gateway_traffic.py:
+// every route of routes.yaml, GET/POST/PUT/PATCH/DELETE, ids in paths) for each of its personas
+// (realm and client roles), as the gateway builds the input. Median over inputs of each input's
+// median evaluation; explanations of the denied ones against their own evaluation.
+
+let trafficShapes: [(method: String, target: String)] = [
+    ("GET", "/devices?status=online&limit=50&cursor=481516"), ("GET", "/api/devices/d-231508"), ("GET", "/devices/d-977112"),
+    ("GET", "/api/devices?site=site-120344"), ("GET", "/devices/healthz"), ("POST", "/devices"), ("POST", "/api/devices"),
+    ("PUT", "/devices/d-563019"), ("PATCH", "/api/devices/d-448201"), ("DELETE", "/devices/d-190877"),
+    ("DELETE", "/api/devices/d-700153"), ("GET", "/commands?device=d-318265&limit=20"), ("GET", "/api/commands/c-882910"),
+    ("GET", "/commands/c-104552"), ("GET", "/api/commands/healthz"), ("POST", "/commands"), ("POST", "/api/commands"),
+    ("PATCH", "/commands/c-665120/ack"), ("PATCH", "/api/commands/c-239981/ack"), ("POST", "/ingest"),
+    ("POST", "/api/ingest/d-554310"), ("POST", "/ingest/d-776021"), ("GET", "/ingest/healthz"), ("GET", "/analytics"),
+    ("GET", "/api/analytics/summary/daily?from=2026-11-01&to=2026-11-25&site=site-551002"),
+    ("GET", "/analytics/devices/d-330918/uptime"), ("GET", "/api/analytics/fleet/site-612094/firmware"),
+    ("GET", "/analytics/healthz"), ("GET", "/notify"), ("GET", "/api/notifications/n-402117"),
+    ("GET", "/notifications?unread=true&cursor=220871"), ("POST", "/notify"), ("POST", "/api/notifications"),
+    ("GET", "/api/notify/healthz"), ("GET", "/ws/devices/d-871624/events"), ("GET", "/api/ws/fleet/site-117305"),
+    ("GET", "/ws/healthz"), ("GET", "/auth/realms/systemupdate/.well-known/openid-configuration"),
+    ("POST", "/auth/realms/systemupdate/protocol/openid-connect/token"),
+    ("GET", "/api/auth/realms/systemupdate/protocol/openid-connect/certs"),
+    ("POST", "/api/auth/realms/systemupdate/protocol/openid-connect/token"),
+    ("POST", "/auth/realms/systemupdate/protocol/openid-connect/logout"),
+]
+let trafficPersonas: [(realm: [String], client: [String])] = [
+    (["viewer"], []), ([], ["viewer"]), (["operator"], []), (["viewer"], ["commands-approver"]), (["admin"], []),
+    (["device"], []), (["service"], []),
+]
+
+func trafficRoute(_ segments: [String]) -> String {
+    let first = segments.first == "api" && segments.count > 1 ? segments[1] : segments.first ?? ""
+    switch first {
+    case "notify", "notifications": return "notifications"
+    case "ws": return "ws-hub"
+    default: return first
+    }
+}
+
+func trafficInput(method: String, target: String, token tok: String?) -> String {
+    let parts = target.split(separator: "?", maxSplits: 1).map(String.init)
+    let segments = parts[0].split(separator: "/").map(String.init)
+    var query: [String] = []
+    if parts.count > 1 {
+        for pair in parts[1].split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            query.append("\"\(kv[0])\": [\"\(kv.count > 1 ? kv[1] : "")\"]")
+        }
+    }
+    let segs = "[" + segments.map { "\"\($0)\"" }.joined(separator: ", ") + "]"
+    let body = method == "GET" || method == "DELETE" ? "" : ", \"content-length\": \"612\", \"content-type\": \"application/json\""
+    return """
+    {"request_id": "0f8b2c4e3a1d4e5f9b6c7d8e9f0a1b2c", "time_ns": 1700000000123456789,
+     "route": "\(trafficRoute(segments))", "method": "\(method)", "scheme": "http", "host": "api.local",
+     "path": "\(parts[0])", "path_segments": \(segs), "query": {\(query.joined(separator: ", "))},
+     "headers": {"accept": "application/json", "accept-encoding": "gzip, deflate", "host": "api.local:8080",
+                 "user-agent": "systemupdate-console/4.12.3 (okhttp/4.12.0)"\(body)},
+     "source_ip": "127.0.0.1", "authenticated": \(tok != nil)\(tok.map { ", \"token\": \($0)" } ?? "")}
+    """
+}
+
+let trafficInputs: [Value] = trafficShapes.flatMap { shape in
+    trafficPersonas.map { persona in
+        let anonymous = shape.target.contains("/auth/")
+        let text = trafficInput(method: shape.method, target: shape.target,
+                                token: anonymous ? nil : token(realm: persona.realm, client: persona.client))
+        do { return try JSONReader.parse(text) } catch { fail("bad traffic input \(shape): \(error)") }
+    }
+}
+let trafficAllowed = trafficInputs.map { (try? prepared.evalValue(input: $0)) == .true }
+var trafficEval = [[Double]](repeating: [], count: trafficInputs.count)
+var trafficExplain = [[Double]](repeating: [], count: trafficInputs.count)
+for _ in 0..<max(rounds / 2, 5) {
+    for (i, input) in trafficInputs.enumerated() {
+        trafficEval[i].append(batch(prepared, input, 20))
+        if !trafficAllowed[i] { trafficExplain[i].append(explainBatch(prepared, input, 10)) }
+    }
+}
+let trafficMedian = median(trafficEval.map(median))
+let trafficDenied = trafficInputs.indices.filter { !trafficAllowed[$0] }
+let trafficExplainRatio = trafficDenied.isEmpty ? 0 : median(trafficDenied.map { median(trafficExplain[$0]) / median(trafficEval[$0]) })
+
+// ---------------------------------------------------------------------------------------------
 // Compilation of the generated 1,000-entry policies: source text → CompiledPolicy (parse, JSON
 // parse of the data, compile). Median of several runs, each also checked with one evaluation.
 
@@ -384,6 +466,9 @@ print("budget 2: compile ≤ 100 ms: \(compileOK ? "holds" : "EXCEEDED")")
 let explainMedian = denyIndices.isEmpty ? 0 : median(explainTimes), denyEvalMedian = denyIndices.isEmpty ? 0 : median(denyEvalTimes)
 print(String(format: "explain, deny cases (%d): median %.2f µs per explanation (their evaluation: %.2f µs); allow path: 0 (not run)",
              denyIndices.count, explainMedian / 1000, denyEvalMedian / 1000))
+print(String(format: "traffic shapes (%d shapes × %d personas, %d denied): median eval %.2f µs ≤ 5 µs: %@; explanation ÷ its evaluation, median over the denied: %.2f ≤ 2: %@",
+             trafficShapes.count, trafficPersonas.count, trafficDenied.count, trafficMedian / 1000, trafficMedian <= 5000 ? "holds" : "EXCEEDED",
+             trafficExplainRatio, trafficExplainRatio <= 2 ? "holds" : "EXCEEDED"))
 print("{\"engine\": \"regolite\", \"rounds\": \(rounds), \"batch\": \(batchSize), "
-      + String(format: "\"eval_ns\": %.1f, \"trivial_ns\": %.1f, \"slowest_case_ns\": %.1f, \"compile_data_1000_ms\": %.2f, \"compile_rules_1000_ms\": %.2f, \"explain_deny_ns\": %.1f, \"eval_deny_ns\": %.1f, ", pooled, pooledTrivial, worst, dataMs, rulesMs, explainMedian, denyEvalMedian)
+      + String(format: "\"eval_ns\": %.1f, \"trivial_ns\": %.1f, \"slowest_case_ns\": %.1f, \"compile_data_1000_ms\": %.2f, \"compile_rules_1000_ms\": %.2f, \"explain_deny_ns\": %.1f, \"eval_deny_ns\": %.1f, \"traffic_eval_ns\": %.1f, \"traffic_explain_ratio\": %.2f, ", pooled, pooledTrivial, worst, dataMs, rulesMs, explainMedian, denyEvalMedian, trafficMedian, trafficExplainRatio)
       + "\"cases\": [\(caseJSON.joined(separator: ", "))]}")

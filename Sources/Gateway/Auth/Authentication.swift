@@ -14,7 +14,7 @@ struct Authentication {
         case verified(VerifiedIdentity)
         case failed(AuthenticationFailure)
         /// Not in the verified-token cache: the signature must be checked (off the fast path).
-        case verify(String, Authenticator)
+        case verify(Substring, Authenticator)
     }
 
     /// The connection's last token, its verification and identity.
@@ -32,7 +32,7 @@ struct Authentication {
                 return admit(kept.identity, verification: kept.verification, route: route)
             }
         }
-        let token: String
+        let token: Substring
         switch TokenExtraction.token(ctx, websocket: websocket ? route.websocket : nil) {
         case .none:
             guard route.authMode == .required else { return .anonymous }
@@ -47,14 +47,14 @@ struct Authentication {
             return .failed(AuthenticationFailure(code: "wrong_issuer", message: "no token issuer is configured"))
         }
         let started = NIODeadline.now()
-        guard let cached = authenticator.cachedVerification(token) else { return .verify(token, authenticator) }
+        guard let cached = authenticator.cachedVerification(String(token)) else { return .verify(token, authenticator) }
         core.metrics.jwtVerification(seconds: Double((NIODeadline.now() - started).nanoseconds) / 1e9)
         return finish(ctx, route: route, token: token, result: .success(cached))
     }
 
     /// The end of a verification: the identity (shared by every connection presenting the same
     /// token: made once, with the token's cache entry) or why the token is refused.
-    mutating func finish(_ ctx: RequestContext, route: RuntimeRoute, token: String,
+    mutating func finish(_ ctx: RequestContext, route: RuntimeRoute, token: Substring,
                          result: Result<Authenticator.Verification, any Error>) -> Outcome {
         let verification: Authenticator.Verification
         switch result {
@@ -118,11 +118,12 @@ struct AuthenticationFailure: Error {
 final class KeptCredential {
     /// The `Authorization` field as sent; nil when the token came from a query parameter or cookie.
     let header: String?
-    let token: String
+    /// A view of `header` when the token came from it (no second copy of it per connection).
+    let token: Substring
     let verification: Authenticator.Verification
     let identity: VerifiedIdentity
 
-    init(header: String?, token: String, verification: Authenticator.Verification, identity: VerifiedIdentity) {
+    init(header: String?, token: Substring, verification: Authenticator.Verification, identity: VerifiedIdentity) {
         self.header = header
         self.token = token
         self.verification = verification

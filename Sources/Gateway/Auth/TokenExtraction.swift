@@ -6,7 +6,8 @@ import NIOHTTP1
 enum TokenExtraction {
     enum Outcome: Equatable {
         case none
-        case token(String)
+        /// The token as sent: for `Authorization`, a view of the field's value (no copy).
+        case token(Substring)
         case malformed(String)
     }
 
@@ -21,7 +22,7 @@ enum TokenExtraction {
             guard ASCII.equal(trimmed.utf8[..<space], "bearer") else { return .none }
             let token = Substring(trimmed.utf8[space...]).trimmingOWS()
             guard !token.isEmpty else { return .malformed("the Bearer credentials are empty") }
-            return .token(String(token))
+            return .token(token)
         }
         guard let websocket else { return .none }
         if let parameter = websocket.tokenQuery, let query = ctx.target.query {
@@ -30,7 +31,7 @@ enum TokenExtraction {
                 if PolicyInput.formDecode(parts[0]) == parameter, parts.count == 2 {
                     ctx.tokenQueryParameter = parameter
                     let value = PolicyInput.formDecode(parts[1])
-                    return value.isEmpty ? .malformed("the \(parameter) parameter is empty") : .token(value)
+                    return value.isEmpty ? .malformed("the \(parameter) parameter is empty") : .token(Substring(value))
                 }
             }
         }
@@ -40,7 +41,7 @@ enum TokenExtraction {
                     let parts = cookie.trimmingOWS().split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                     if parts.count == 2, parts[0] == cookieName {
                         ctx.tokenCookie = cookieName
-                        return parts[1].isEmpty ? .malformed("the \(cookieName) cookie is empty") : .token(String(parts[1]))
+                        return parts[1].isEmpty ? .malformed("the \(cookieName) cookie is empty") : .token(parts[1])
                     }
                 }
             }

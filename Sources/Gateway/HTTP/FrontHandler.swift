@@ -58,8 +58,8 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The metric series this connection's requests were last counted in (GatewayMetrics.RequestSeries).
     private var lastSeries: GatewayMetrics.RequestSeries?
     private var lastUpstreamTimer: (route: String, timer: CoreMetrics.Timer)?
-    /// The storage heads are made in, for both directions (HeadBuilder(reusing:)).
-    var headScratch: [UInt8] = []
+    /// This event loop's upstream pool, which also holds the storage heads are made in.
+    private var loopPool: UpstreamPool?
     /// This connection's recent decisions (Policy/DecisionCache.swift).
     private(set) var decisionCache = DecisionCache()
     /// After an early answer: how many more body bytes are read and dropped before the
@@ -82,6 +82,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        loopPool = core.pool(for: context.eventLoop)
         sourceIP = context.channel.remoteAddress?.ipAddress ?? ""
     }
 
@@ -314,7 +315,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
             guard let loop = context?.eventLoop else { return }
             let started = NIODeadline.now()
             loop.makeFutureWithTask { () async throws -> Authenticator.Verification in
-                try await authenticator.verify(token, cacheChecked: true)
+                try await authenticator.verify(String(token), cacheChecked: true)
             }.assumeIsolated().whenComplete { [self] result in
                 guard case .active(let current, _) = state, current === ctx else { return }  // the client went away
                 core.metrics.jwtVerification(seconds: Double((NIODeadline.now() - started).nanoseconds) / 1e9)
@@ -334,7 +335,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func startExchange(_ ctx: RequestContext, route: RuntimeRoute, websocket: Bool) {
         guard let context else { return }
-        let exchange = ProxyExchange(front: self, ctx: ctx, route: route, pool: core.pool(for: context.eventLoop),
+        let exchange = ProxyExchange(front: self, ctx: ctx, route: route, pool: loopPool ?? core.pool(for: context.eventLoop),
                                      websocket: websocket)
         state = .active(ctx, exchange)
         exchange.start()
@@ -487,7 +488,8 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var room = 0
         if case .length(let n) = responseFraming, n <= Self.coalescedBodyBytes { room = Int(n) }
         var out = context.channel.allocator.buffer(capacity: upstream.block.readableBytes + 160 + room)
-        HeaderRules.clientResponseHead(upstream, ctx: ctx, websocket: false, framing: responseFraming, keepAlive: ctx.keepAlive, into: &out, scratch: &headScratch)
+        let pool = loopPool ?? core.pool(for: context.eventLoop)
+        HeaderRules.clientResponseHead(upstream, ctx: ctx, websocket: false, framing: responseFraming, keepAlive: ctx.keepAlive, into: &out, scratch: &pool.headScratch)
         writeHeldHead()
         heldHead = out
     }
@@ -503,7 +505,8 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func writeInformational(_ upstream: UpstreamResponseHead, ctx: RequestContext) {
         guard let context, ctx.head.version.minor >= 1 else { return }  // HTTP/1.0 clients get no 1xx
         var out = context.channel.allocator.buffer(capacity: upstream.block.readableBytes + 128)
-        HeaderRules.clientResponseHead(upstream, ctx: ctx, websocket: false, framing: .none, keepAlive: true, into: &out, scratch: &headScratch)
+        let pool = loopPool ?? core.pool(for: context.eventLoop)
+        HeaderRules.clientResponseHead(upstream, ctx: ctx, websocket: false, framing: .none, keepAlive: true, into: &out, scratch: &pool.headScratch)
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
@@ -654,7 +657,8 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         finishMetrics(ctx)
         state = .tunnel
         var out = context.channel.allocator.buffer(capacity: response.block.readableBytes + 128)
-        HeaderRules.clientResponseHead(response, ctx: ctx, websocket: true, framing: .none, keepAlive: true, into: &out, scratch: &headScratch)
+        let pool = loopPool ?? core.pool(for: context.eventLoop)
+        HeaderRules.clientResponseHead(response, ctx: ctx, websocket: true, framing: .none, keepAlive: true, into: &out, scratch: &pool.headScratch)
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         // What the client sent behind its upgrade request belongs to the new protocol: it goes first.
         let clientLeftover = decoder.takeRest(&received)
@@ -676,6 +680,6 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
             input: PolicyInput.build(context: ctx, route: route, identityHeaders: ctx.config.identityHeaderNames),
             status: 401, allowed: false, enforced: true, reasons: [code], error: code,
             handlerNs: Int64(NIODeadline.now().uptimeNanoseconds - ctx.start.uptimeNanoseconds),
-            credentials: ctx.token.map { [$0] } ?? [])
+            credentials: ctx.token.map { [String($0)] } ?? [])
     }
 }

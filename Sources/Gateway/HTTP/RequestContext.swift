@@ -34,8 +34,9 @@ final class RequestContext {
     /// Set only after the token verified.
     var identity: VerifiedIdentity?
     var decision: PolicyDecision?
-    /// The bearer token as sent (kept only to erase it from the decision record).
-    var token: String?
+    /// The bearer token as sent (kept only to erase it from the decision record): a view of the
+    /// `Authorization` value, or of the parameter or cookie that carried it.
+    var token: Substring?
     /// This request's decision record, written when the response is known (`decision_log`).
     var decisionRecord: DecisionRecord?
     /// Where the token came from when not from `Authorization` (removed before forwarding).

@@ -37,7 +37,7 @@ struct HeadBuilder {
 
     init(capacity: Int) { bytes.reserveCapacity(capacity) }
 
-    /// Made in `scratch`'s storage (a connection keeps one array for the heads it makes, so a
+    /// Made in `scratch`'s storage (an event loop keeps one array for the heads made on it, so a
     /// head costs no allocation of its own); `giveBack` returns the storage when the head is written.
     init(reusing scratch: inout [UInt8], capacity: Int) {
         swap(&bytes, &scratch)

@@ -113,7 +113,7 @@ enum Authorization {
             status: decision.allow ? 0 : status, allowed: decision.allow, enforced: enforced, reasons: decision.reasons,
             error: decision.error, evalNs: evalNs, explainNs: explainNs,
             handlerNs: Int64(NIODeadline.now().uptimeNanoseconds - ctx.start.uptimeNanoseconds),
-            explanation: explanation, credentials: ctx.token.map { [$0] } ?? [])
+            explanation: explanation, credentials: ctx.token.map { [String($0)] } ?? [])
         record.tokenEncoding = ctx.identity?.logEncoding
         ctx.decisionRecord = record
     }

@@ -82,7 +82,7 @@ final class ProxyExchange {
         let channel = connection.channel
         var out = channel.allocator.buffer(capacity: 512 + ctx.head.uri.utf8.count + ctx.headBytes)
         chunkedBody = HeaderRules.writeUpstreamRequestHead(ctx, route: route, target: target, websocket: websocket, into: &out,
-                                                            scratch: &front.headScratch)
+                                                            scratch: &pool.headScratch)
         channel.write(out, promise: nil)
         for part in ctx.pendingBody { writeBody(part, to: channel) }
         ctx.pendingBody = []

@@ -11,6 +11,9 @@ final class UpstreamPool: @unchecked Sendable {
     /// Idle connections by upstream address; a handful of addresses, so a list searched in order
     /// (no hashing of host names on every request).
     private var idle: [(target: UpstreamTarget, connections: [UpstreamConnection])] = []
+    /// The storage every head made on this loop is built in (HeadBuilder(reusing:)): heads are
+    /// made and copied out synchronously, so one per loop serves every connection on it.
+    var headScratch: [UInt8] = []
 
     init(eventLoop: EventLoop, idleTimeout: TimeAmount = .seconds(60)) {
         self.eventLoop = eventLoop
