@@ -763,6 +763,8 @@ def parse_args():
     ap.add_argument("--profile", type=float, default=0,
                     help="instead of the table: load the gateway with the mixed traffic for this many seconds "
                          "under `perf record -g` (perf.data in the current directory)")
+    ap.add_argument("--profile-close", action="store_true",
+                    help="with --profile: every request on a new connection (Connection: close)")
     args = ap.parse_args()
     quick = args.quick
     args.duration = args.duration or (2 if quick else 8)
@@ -772,9 +774,9 @@ def parse_args():
     return args
 
 
-def profile(bench, seconds):
+def profile(bench, seconds, close=False):
     load = subprocess.Popen(["wrk", "-t1", "-c64", f"-d{int(seconds)}s", "-s", str(LUA), f"http://127.0.0.1:{bench.ports['log']}/",
-                             "--", *bench.mixed], stdout=subprocess.DEVNULL)
+                             "--", *bench.mixed, *(["close"] if close else [])], stdout=subprocess.DEVNULL)
     subprocess.run(["perf", "record", "-g", "-p", str(bench.gw_log.pid), "-o", "perf.data", "--", "sleep", str(int(seconds) - 1)],
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     load.wait()
@@ -789,7 +791,7 @@ def run(args, bench):
           f"{bench.denied:.1%} denied by the policy, {1 - bench.token_share:.0%} without a token")
     bench.check_traffic()
     if args.profile:
-        profile(bench, args.profile)
+        profile(bench, args.profile, close=args.profile_close)
         return 0
     rows = bench.rows()
     bench.run_rows(rows)

@@ -16,9 +16,11 @@ from conftest import binary_path
 from gateway_env import Gateway, free_port, spawn, stop
 from test_gateway import POLICY_DIR
 
+# One event loop: upstream pools are per loop, and the tests count upstream connections.
 CONFIG = """
 listen: 127.0.0.1:{PORT}
 admin: {listen: 127.0.0.1:{ADMIN_PORT}}
+workers: 1
 issuers:
   - issuer: ISSUER
     jwks_uri: JWKS
@@ -329,3 +331,29 @@ def test_an_upstream_that_answers_before_the_body_gets_the_body_and_keeps_both_c
     assert early.received[before[0]:] == [("/early/a", body), ("/early/b", b"")]
     assert early.connections == before[1] + 1, "one upstream connection for both requests"
     assert_alive(gateway)
+
+
+def test_an_early_answer_on_a_closing_client_connection_still_keeps_the_upstream_one(gateway, early):
+    """The client asked to close: its connection closes after the response, but the rest of its
+    body still reaches the upstream, whose connection serves the next client."""
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as s:
+        s.sendall(b"GET /early/warm HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert read_response(s)[0] == 200
+    deadline = time.time() + 5
+    while ("/early/warm", b"") not in early.received and time.time() < deadline:
+        time.sleep(0.02)  # the upstream records a request after answering it
+    before = (len(early.received), early.connections)
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as s:
+        s.sendall(b"POST /early/c HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 500\r\n\r\n")
+        status, headers, _ = read_response(s)
+        assert (status, headers.get("connection")) == (200, "close")
+        s.sendall(b"w" * 500)
+        assert s.recv(1) == b""
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as s:
+        s.sendall(b"GET /early/d HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert read_response(s)[0] == 200
+    deadline = time.time() + 5
+    while len(early.received) < before[0] + 2 and time.time() < deadline:
+        time.sleep(0.02)
+    assert early.received[before[0]:] == [("/early/c", b"w" * 500), ("/early/d", b"")]
+    assert early.connections == before[1], "no new upstream connection"

@@ -537,13 +537,16 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func exchangeFinished(_ ctx: RequestContext) {
         guard let context else { return }
         let close = !ctx.keepAlive || !ctx.requestEnded
-        let last = endResponse(ctx)
+        let rest = endResponse(ctx)
         if close {
             state = .rejected(ctx, closeAfterResponse: true)
-            context.writeAndFlush(wrapOutboundOut(last)).assumeIsolated().whenComplete { [weak self] _ in self?.context?.close(promise: nil) }
+            // Writes complete in order: once this one is out, the whole response is.
+            context.writeAndFlush(wrapOutboundOut(rest ?? Self.noBytes)).assumeIsolated().whenComplete { [weak self] _ in
+                self?.context?.close(promise: nil)
+            }
             return
         }
-        if last.readableBytes > 0 { context.write(wrapOutboundOut(last), promise: nil) }
+        if let rest { context.write(wrapOutboundOut(rest), promise: nil) }
         context.flush()
         finishRequest(ctx)
     }
@@ -553,25 +556,29 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// body upstream and then calls `exchangeFinished`.
     func responseEndedBeforeRequest(_ ctx: RequestContext) {
         guard let context else { return }
-        let last = endResponse(ctx)
-        context.writeAndFlush(wrapOutboundOut(last), promise: nil)
+        if let rest = endResponse(ctx) { context.write(wrapOutboundOut(rest), promise: nil) }
+        context.flush()
     }
 
     /// Whether the rest of `ctx`'s body is small enough to send upstream after the response
-    /// ended (`limits.discard_body_bytes`), rather than closing both connections.
+    /// ended (`limits.discard_body_bytes`), which keeps the upstream connection, rather than
+    /// closing it.
     func mayDrain(_ ctx: RequestContext) -> Bool {
-        guard ctx.keepAlive, !quiescing else { return false }
         let limit = ctx.config.configuration.limits.discardBodyBytes
         return ctx.contentLength.map { $0 - ctx.bodyBytesReceived <= limit } ?? true
     }
 
-    /// The held head and the last chunk, once per response; metrics counted.
-    private func endResponse(_ ctx: RequestContext) -> ByteBuffer {
+    /// What is left of the response, once: the held head (with the body it holds) and the last
+    /// chunk, as one buffer (nil when nothing is); metrics counted.
+    private func endResponse(_ ctx: RequestContext) -> ByteBuffer? {
         finishMetrics(ctx)
-        writeHeldHead()
-        let last = responseFraming == .chunked ? WireFormat.lastChunk : Self.noBytes
+        var rest = heldHead
+        heldHead = nil
+        if responseFraming == .chunked {
+            if rest == nil { rest = WireFormat.lastChunk } else { rest!.writeImmutableBuffer(WireFormat.lastChunk) }
+        }
         responseFraming = .none
-        return last
+        return rest
     }
 
     /// The exchange failed after the response started: the client can only learn it by the close.
