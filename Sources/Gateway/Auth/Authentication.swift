@@ -1,3 +1,4 @@
+import DecisionLog
 import Identity
 import JOSE
 import NIOCore
@@ -93,6 +94,18 @@ struct AuthenticationFailure: Error {
     init(code: String, message: String) {
         self.code = code
         self.error = .unauthorized(.invalidToken, description: code, message: message)
+    }
+
+    /// The request's decision record (`"stage": "authn"`, no result), so that every 401 can be
+    /// explained: its input is what the policy would have seen, without credentials; the token
+    /// itself is erased wherever it occurs.
+    func record(_ ctx: RequestContext, route: RuntimeRoute) -> DecisionRecord {
+        DecisionRecord(
+            timestampNs: ctx.startWallNanos, requestID: ctx.requestID, route: route.id, stage: .authn,
+            input: PolicyInput.build(context: ctx, route: route, identityHeaders: ctx.config.identityHeaderNames),
+            status: 401, allowed: false, enforced: true, reasons: [code], error: code,
+            handlerNs: Int64(NIODeadline.now().uptimeNanoseconds - ctx.start.uptimeNanoseconds),
+            credentials: ctx.token.map { [String($0)] } ?? [])
     }
 
     private init(code: String, error: GatewayError) {

@@ -13,11 +13,11 @@ import RegoLite
 /// itself short-circuits the rest. Requests are read from the connection's bytes by
 /// `RequestDecoder`, one at a time: a pipelined request that arrives while one is in progress
 /// stays unread in `received`, with reading paused, until that one is answered.
-final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
+final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler, ExchangeClient {
     typealias InboundIn = ByteBuffer
     /// Responses are written as bytes (no response encoder): proxied heads are made by copying
     /// the upstream's field lines (HeaderRules.clientResponseHead), the gateway's own answers by
-    /// `serialize`.
+    /// `GatewayError.response`.
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -48,13 +48,8 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var quiescing = false
     /// Phase 4's state: the connection's last credential (Auth/Authentication.swift).
     private var authentication = Authentication()
-    /// How the body of the proxied response in progress reaches the client.
-    private var responseFraming = HeaderRules.ClientFraming.none
-    /// The proxied response's head, held until its first body bytes or the next flush: a small
-    /// body that arrived with the head goes out in the same buffer (one write instead of two).
-    private var heldHead: ByteBuffer?
-    /// Bodies up to this size are copied behind the held head.
-    static let coalescedBodyBytes = 16 * 1024
+    /// The proxied response in progress (HTTP/ClientResponseWriter.swift).
+    private let response = ClientResponseWriter()
     /// The metric series this connection's requests were last counted in (GatewayMetrics.RequestSeries).
     private var lastSeries: GatewayMetrics.RequestSeries?
     private var lastUpstreamTimer: (route: String, timer: CoreMetrics.Timer)?
@@ -309,7 +304,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
             authorize(ctx, route: route, websocket: websocket)
         case .failed(let failure):
             core.metrics.authenticationFailure(code: failure.code)
-            recordAuthenticationFailure(ctx, route: route, code: failure.code)
+            if core.decisionLog != nil { ctx.decisionRecord = failure.record(ctx, route: route) }
             reject(ctx, failure.error)
         case .verify(let token, let authenticator):
             guard let loop = context?.eventLoop else { return }
@@ -335,7 +330,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func startExchange(_ ctx: RequestContext, route: RuntimeRoute, websocket: Bool) {
         guard let context else { return }
-        let exchange = ProxyExchange(front: self, ctx: ctx, route: route, pool: loopPool ?? core.pool(for: context.eventLoop),
+        let exchange = ProxyExchange(front: self, ctx: ctx, route: route, pool: pool(context),
                                      websocket: websocket)
         state = .active(ctx, exchange)
         exchange.start()
@@ -417,29 +412,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let close = forceClose || (unreadBody && !discard) || !ctx.keepAlive
         ctx.responseStatus = Int(error.status.code)
-        var error = error
-        if let record = ctx.decisionRecord, !record.allowed {
-            // "Why was I denied?": the id to look the decision up (GET /v1/decisions/{id}).
-            error.details.append(("decision_id", .string(record.decisionID.description)))
-        }
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
-        let body = error.body(allocator: context.channel.allocator)
-        headers.add(name: "Content-Length", value: String(body.readableBytes))
-        headers.add(name: "X-Request-ID", value: ctx.requestID)
-        headers.add(name: "X-Process-Time", value: ctx.processTime)
-        headers.add(name: "Cache-Control", value: "no-store")
-        for (name, value) in error.headers { headers.add(name: name, value: value) }
-        if let decision = ctx.decision, !decision.allow {
-            for (name, value) in decision.headers where HeaderRules.isPolicySettable(name) && HeaderRules.isSafeValue(value) {
-                headers.add(name: name, value: value)
-            }
-        }
-        if close { headers.add(name: "Connection", value: "close") }
-        let head = HTTPResponseHead(version: ctx.head.version, status: error.status, headers: headers)
-        var out = context.channel.allocator.buffer(capacity: 256 + body.readableBytes)
-        Self.serialize(head, into: &out)
-        if ctx.head.method != .HEAD { out.writeImmutableBuffer(body) }
+        let out = error.response(ctx, close: close, allocator: context.channel.allocator)
         finishMetrics(ctx)
         if error.status.code >= 500 || error.code == .badRequest {
             core.logger.info("request refused", metadata: ["request_id": "\(ctx.requestID)", "status": "\(error.status.code)",
@@ -469,69 +442,34 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         resumeReading()  // the rest of the request arrives next: its body is dropped
     }
 
-    /// A gateway-made response head (errors, 101s) as bytes.
-    static func serialize(_ head: HTTPResponseHead, into out: inout ByteBuffer) {
-        out.writeStaticString(head.version.minor == 0 && head.version.major == 1 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        out.writeString(String(head.status.code))
-        out.writeStaticString(" ")
-        out.writeString(head.status.reasonPhrase)
-        out.writeStaticString("\r\n")
-        WireFormat.writeFields(head.headers, into: &out)
-    }
-
     /// The head of the upstream's final response; its body follows through `writeResponseBody`.
     func writeResponseHead(_ upstream: UpstreamResponseHead, ctx: RequestContext) {
         guard let context else { return }
         ctx.responseStatus = upstream.status
-        responseFraming = HeaderRules.clientFraming(upstream, clientVersion: ctx.head.version)
-        if responseFraming == .close { ctx.keepAlive = false }
-        var room = 0
-        if case .length(let n) = responseFraming, n <= Self.coalescedBodyBytes { room = Int(n) }
-        var out = context.channel.allocator.buffer(capacity: upstream.block.readableBytes + 160 + room)
-        let pool = loopPool ?? core.pool(for: context.eventLoop)
-        HeaderRules.clientResponseHead(upstream, ctx: ctx, websocket: false, framing: responseFraming, keepAlive: ctx.keepAlive, into: &out, scratch: &pool.headScratch)
-        writeHeldHead()
-        heldHead = out
-    }
-
-    /// Sends the held head, if any (before anything else is written to the client).
-    private func writeHeldHead() {
-        guard let head = heldHead, let context else { return }
-        heldHead = nil
-        context.write(wrapOutboundOut(head), promise: nil)
+        _ = response.head(upstream, ctx: ctx, context: context, scratch: &pool(context).headScratch)
     }
 
     /// A 1xx other than 101 (`100 Continue`): passed on at once.
     func writeInformational(_ upstream: UpstreamResponseHead, ctx: RequestContext) {
         guard let context, ctx.head.version.minor >= 1 else { return }  // HTTP/1.0 clients get no 1xx
         var out = context.channel.allocator.buffer(capacity: upstream.block.readableBytes + 128)
-        let pool = loopPool ?? core.pool(for: context.eventLoop)
-        HeaderRules.clientResponseHead(upstream, ctx: ctx, websocket: false, framing: .none, keepAlive: true, into: &out, scratch: &pool.headScratch)
+        HeaderRules.clientResponseHead(upstream, ctx: ctx, websocket: false, framing: .none, keepAlive: true, into: &out,
+                                       scratch: &pool(context).headScratch)
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
     func writeResponseBody(_ body: ByteBuffer) {
-        guard let context, body.readableBytes > 0 else { return }
-        switch responseFraming {
-        case .length, .close:
-            if heldHead != nil && heldHead!.writableBytes >= body.readableBytes {
-                heldHead!.writeImmutableBuffer(body)
-                return
-            }
-            writeHeldHead()
-            context.write(wrapOutboundOut(body), promise: nil)
-        case .chunked:
-            writeHeldHead()
-            WireFormat.writeChunk(body, allocator: context.channel.allocator) { context.write(wrapOutboundOut($0), promise: nil) }
-        case .none:
-            break  // HEAD, 204, 304: nothing may follow the head
-        }
+        guard let context else { return }
+        response.body(body, context: context)
     }
 
     func flush() {
-        writeHeldHead()
-        context?.flush()
+        guard let context else { return }
+        response.flush(context)
     }
+
+    /// This event loop's upstream pool (kept from `handlerAdded`).
+    private func pool(_ context: ChannelHandlerContext) -> UpstreamPool { loopPool ?? core.pool(for: context.eventLoop) }
 
     /// The upstream's response ended: finish this request, then take the next one or close.
     func exchangeFinished(_ ctx: RequestContext) {
@@ -568,22 +506,15 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         return ctx.contentLength.map { $0 - ctx.bodyBytesReceived <= limit } ?? true
     }
 
-    /// What is left of the response, once: the held head (with the body it holds) and the last
-    /// chunk, as one buffer (nil when nothing is); metrics counted.
+    /// What is left of the response, once (ClientResponseWriter.end); metrics counted.
     private func endResponse(_ ctx: RequestContext) -> ByteBuffer? {
         finishMetrics(ctx)
-        var rest = heldHead
-        heldHead = nil
-        if responseFraming == .chunked {
-            if rest == nil { rest = WireFormat.lastChunk } else { rest!.writeImmutableBuffer(WireFormat.lastChunk) }
-        }
-        responseFraming = .none
-        return rest
+        return response.end()
     }
 
     /// The exchange failed after the response started: the client can only learn it by the close.
     func abortConnection() {
-        heldHead = nil
+        response.drop()
         if case .active(let ctx, _) = state { finishMetrics(ctx) }
         state = .closed
         context?.close(promise: nil)
@@ -664,8 +595,8 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
         finishMetrics(ctx)
         state = .tunnel
         var out = context.channel.allocator.buffer(capacity: response.block.readableBytes + 128)
-        let pool = loopPool ?? core.pool(for: context.eventLoop)
-        HeaderRules.clientResponseHead(response, ctx: ctx, websocket: true, framing: .none, keepAlive: true, into: &out, scratch: &pool.headScratch)
+        HeaderRules.clientResponseHead(response, ctx: ctx, websocket: true, framing: .none, keepAlive: true, into: &out,
+                                       scratch: &pool(context).headScratch)
         context.writeAndFlush(wrapOutboundOut(out), promise: nil)
         // What the client sent behind its upgrade request belongs to the new protocol: it goes first.
         let clientLeftover = decoder.takeRest(&received)
@@ -673,20 +604,5 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler {
                                idleTimeout: route.websocket?.idleTimeout ?? 300,
                                expiresAt: route.websocket?.closeOnTokenExpiry == true ? ctx.identity?.expiresAt : nil, core: core)
         resumeReading()
-    }
-
-    // MARK: decision records
-
-    /// A request that failed authentication gets a record too (`"stage": "authn"`, no result),
-    /// so every 401 can be explained. Its input is what the policy would have seen, without
-    /// credentials; the token itself is erased wherever it occurs.
-    private func recordAuthenticationFailure(_ ctx: RequestContext, route: RuntimeRoute, code: String) {
-        guard core.decisionLog != nil else { return }
-        ctx.decisionRecord = DecisionRecord(
-            timestampNs: ctx.startWallNanos, requestID: ctx.requestID, route: route.id, stage: .authn,
-            input: PolicyInput.build(context: ctx, route: route, identityHeaders: ctx.config.identityHeaderNames),
-            status: 401, allowed: false, enforced: true, reasons: [code], error: code,
-            handlerNs: Int64(NIODeadline.now().uptimeNanoseconds - ctx.start.uptimeNanoseconds),
-            credentials: ctx.token.map { [String($0)] } ?? [])
     }
 }

@@ -42,6 +42,40 @@ struct GatewayError: Error, Sendable {
                             headers: [("WWW-Authenticate", challenge)])
     }
 
+    /// The whole answer to `ctx` as bytes: head (the request id, the process time, `no-store`,
+    /// the error's own headers, headers a denying policy set, `Connection: close` when `close`)
+    /// and the JSON body (none for HEAD). A denial's body names its decision record
+    /// (`decision_id`, for `GET /v1/decisions/{id}`).
+    func response(_ ctx: RequestContext, close: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var error = self
+        if let record = ctx.decisionRecord, !record.allowed {
+            error.details.append(("decision_id", .string(record.decisionID.description)))
+        }
+        let body = error.body(allocator: allocator)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Content-Length", value: String(body.readableBytes))
+        headers.add(name: "X-Request-ID", value: ctx.requestID)
+        headers.add(name: "X-Process-Time", value: ctx.processTime)
+        headers.add(name: "Cache-Control", value: "no-store")
+        for (name, value) in error.headers { headers.add(name: name, value: value) }
+        if let decision = ctx.decision, !decision.allow {
+            for (name, value) in decision.headers where HeaderRules.isPolicySettable(name) && HeaderRules.isSafeValue(value) {
+                headers.add(name: name, value: value)
+            }
+        }
+        if close { headers.add(name: "Connection", value: "close") }
+        var out = allocator.buffer(capacity: 256 + body.readableBytes)
+        out.writeStaticString(ctx.head.version.minor == 0 && ctx.head.version.major == 1 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        out.writeString(String(status.code))
+        out.writeStaticString(" ")
+        out.writeString(status.reasonPhrase)
+        out.writeStaticString("\r\n")
+        WireFormat.writeFields(headers, into: &out)
+        if ctx.head.method != .HEAD { out.writeImmutableBuffer(body) }
+        return out
+    }
+
     /// `{"error":{"code":...,"message":...,"details":{...}}}`
     func body(allocator: ByteBufferAllocator) -> ByteBuffer {
         var members: [(Value, Value)] = [(.string("code"), .string(code.rawValue)), (.string("message"), .string(message))]

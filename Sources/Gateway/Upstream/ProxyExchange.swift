@@ -1,6 +1,29 @@
 import NIOCore
 import NIOHTTP1
 
+/// What an exchange may do to the client connection it serves (FrontHandler): stream the response
+/// to it, end or abort it, answer it with an error, hand it over to a WebSocket splice, and hold
+/// back or resume reading its request body. The connection's state is its own.
+protocol ExchangeClient: AnyObject {
+    func writeInformational(_ head: UpstreamResponseHead, ctx: RequestContext)
+    func writeResponseHead(_ head: UpstreamResponseHead, ctx: RequestContext)
+    func writeResponseBody(_ body: ByteBuffer)
+    func flush()
+    /// The response ended and the request did too: the next request, or the close.
+    func exchangeFinished(_ ctx: RequestContext)
+    /// The response ended before the request body did (the exchange then drains it upstream).
+    func responseEndedBeforeRequest(_ ctx: RequestContext)
+    /// Whether what is left of the request body may still be sent upstream after the response.
+    func mayDrain(_ ctx: RequestContext) -> Bool
+    /// The exchange failed after the response started: only a close can tell the client.
+    func abortConnection()
+    func reject(_ ctx: RequestContext, _ error: GatewayError, forceClose: Bool)
+    func startTunnel(_ ctx: RequestContext, response: UpstreamResponseHead, upstream: UpstreamConnection, route: RuntimeRoute)
+    func recordUpstream(route: String, seconds: Double)
+    func pauseReading()
+    func resumeReading()
+}
+
 /// Phase 6 for one request: a pooled upstream connection, the request streamed up and the
 /// response streamed down with back-pressure both ways (neither side's body is ever held whole),
 /// connect and read timeouts, and retries on another connection only for idempotent methods and
@@ -22,7 +45,7 @@ final class ProxyExchange {
     }
 
     /// Strong: the front's state holds the exchange until the request ends or the client goes away.
-    private let front: FrontHandler
+    private let front: any ExchangeClient
     let ctx: RequestContext
     let route: RuntimeRoute
     private let pool: UpstreamPool
@@ -42,7 +65,7 @@ final class ProxyExchange {
 
     static let idempotent: Set<String> = ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]
 
-    init(front: FrontHandler, ctx: RequestContext, route: RuntimeRoute, pool: UpstreamPool, websocket: Bool) {
+    init(front: any ExchangeClient, ctx: RequestContext, route: RuntimeRoute, pool: UpstreamPool, websocket: Bool) {
         self.front = front
         self.ctx = ctx
         self.route = route
@@ -116,11 +139,11 @@ final class ProxyExchange {
         if case ChannelError.connectTimeout = error {
             front.reject(ctx, GatewayError(status: .gatewayTimeout, code: .upstreamTimeout,
                                            message: "connecting to the upstream timed out",
-                                           details: [("upstream", .string(target.description))]))
+                                           details: [("upstream", .string(target.description))]), forceClose: false)
         } else {
             front.reject(ctx, GatewayError(status: .badGateway, code: .upstreamUnavailable,
                                            message: "the upstream is not reachable",
-                                           details: [("upstream", .string(target.description))]))
+                                           details: [("upstream", .string(target.description))]), forceClose: false)
         }
     }
 
@@ -286,7 +309,7 @@ final class ProxyExchange {
         connection?.handler.exchange = nil
         connection?.channel.close(promise: nil)
         connection = nil
-        front.reject(ctx, error)
+        front.reject(ctx, error, forceClose: false)
     }
 
     /// The client went away or the gateway answered itself: drop the upstream connection.
