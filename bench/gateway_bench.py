@@ -651,10 +651,12 @@ def print_caches(rows, bench):
             fine = False
     n = len(bench.tokens.tokens)
     for name, admin in ((GW, bench.ports["gw_admin"]), (GW_LOG, bench.ports["log_admin"])):
-        lookups, misses = bench.mixed_lookups[admin], scrape(admin)[TOKEN_MISSES]
+        metrics = scrape(admin)
+        lookups, misses = bench.mixed_lookups[admin], metrics[TOKEN_MISSES]
         distinct = n * (1 - (1 - 1 / n) ** lookups)  # tokens drawn uniformly: the distinct ones among `lookups` draws
-        print(f"{name}: {misses:.0f} token-cache misses since start, {distinct:.0f} distinct tokens expected "
-              f"among its {lookups:.0f} token lookups of mixed traffic")
+        print(f"{name}: {misses:.0f} token-cache misses and {metrics['portcullis_jwt_verifications_total']:.0f} "
+              f"verifications since start, {distinct:.0f} distinct tokens expected among its {lookups:.0f} token "
+              f"lookups of mixed traffic")
         if misses < 0.9 * distinct:
             print(f"  WARNING: {name}: fewer misses than distinct tokens sent: "
                   f"the {n} tokens do not reach the gateway as distinct tokens")

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import JOSE
+import Synchronization
 
 /// Verifies bearer tokens against several issuers (issue 3): the token's unverified `iss`
 /// chooses the issuer (an unknown one fails as `wrong_issuer` without any network request),
@@ -23,6 +24,11 @@ public final class Authenticator: Sendable {
     public let tokenCache: VerifiedTokenCache
     private let clock: @Sendable () -> Double
     private let ownsClient: HTTPClient?
+    /// Verifications in progress by the SHA-256 of their token: a token that misses the cache
+    /// on several connections at once (a restart, a burst of new sessions) has its signature
+    /// checked once, and every caller gets that verification.
+    private let inFlight = Mutex<[SHA256Digest: Task<Result<Verification, JOSEError>, Never>]>([:])
+    private let verificationsRun = Atomic<Int>(0)
 
     /// - Parameter client: the HTTP client for discovery and key sets; by default one with
     ///   redirects disabled, owned (and shut down by `shutdown()`) by the authenticator.
@@ -97,10 +103,30 @@ public final class Authenticator: Sendable {
         return true
     }
 
+    /// Verifications run so far: cache misses that reached the verifier (callers that joined one
+    /// in progress are not counted again).
+    public var verifications: Int { verificationsRun.load(ordering: .relaxed) }
+
     /// - Parameter cacheChecked: the caller has just missed `cachedVerification` (not looked up,
     ///   nor counted, a second time).
     public func verify(_ token: String, cacheChecked: Bool = false) async throws(JOSEError) -> Verification {
         if !cacheChecked, let cached = cachedVerification(token) { return cached }
+        let key = SHA256Digest(of: token)
+        let (task, owner) = inFlight.withLock { running -> (Task<Result<Verification, JOSEError>, Never>, Bool) in
+            if let known = running[key] { return (known, false) }
+            let task = Task { () -> Result<Verification, JOSEError> in
+                do throws(JOSEError) { return .success(try await self.verifyUncached(token)) } catch { return .failure(error) }
+            }
+            running[key] = task
+            return (task, true)
+        }
+        let result = await task.value
+        if owner { _ = inFlight.withLock { $0.removeValue(forKey: key) } }
+        return try result.get()
+    }
+
+    private func verifyUncached(_ token: String) async throws(JOSEError) -> Verification {
+        verificationsRun.add(1, ordering: .relaxed)
         let now = clock()
         let jws = try CompactJWS(token)
         // Parsed once here and reused by the verifier; trusted only after the signature verifies.

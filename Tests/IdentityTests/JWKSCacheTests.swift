@@ -91,6 +91,26 @@ struct JWKSCacheTests {
         await f.close()
     }
 
+    /// A token missing the cache on many connections at once is verified once: the callers that
+    /// come while its verification runs (here: waiting on a slow key-set refetch) get its result.
+    @Test func concurrentMissesOfOneTokenRunOneVerification() async throws {
+        let f = try Fixture(behaviour: { $0.delay = 0.2 })
+        await f.authenticator.refreshAll()
+        f.server.behaviour.withLock { $0.keys = [(kid: "a", key: Keys.a), (kid: "b", key: Keys.b)] }
+        let token = f.token(kid: "b", key: Keys.b)
+        let before = f.authenticator.verifications
+        let codes = await withTaskGroup(of: String.self) { group in
+            for _ in 0..<50 { group.addTask { await f.code(token) } }
+            return await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(codes == Array(repeating: "valid", count: 50))
+        #expect(f.authenticator.verifications - before == 1)
+        let other = f.token(kid: "a", key: Keys.a, lifetime: 200)
+        #expect(await f.code(other) == "valid")
+        #expect(f.authenticator.verifications - before == 2, "another token is verified on its own")
+        await f.close()
+    }
+
     @Test func unknownKidRefetchIsRateLimited() async throws {
         let f = try Fixture()
         await f.authenticator.refreshAll()

@@ -126,6 +126,7 @@ final class GatewayMetrics: Sendable {
             let stats = authenticator.tokenCache.statistics
             mirror("portcullis_token_cache_hits_total", [], stats.hits)
             mirror("portcullis_token_cache_misses_total", [], stats.misses)
+            mirror("portcullis_jwt_verifications_total", [], authenticator.verifications)
         }
         return registry.emitToBuffer()
     }
