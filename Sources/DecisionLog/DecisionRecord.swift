@@ -47,6 +47,9 @@ public struct DecisionRecord: Sendable {
     public var handlerNs: Int64?
     /// Why a deny was a deny (`PreparedQuery.explain`), for denials.
     public var explanation: Explanation?
+    /// Makes `explanation` on the writer thread when it is nil: a denial's explanation is a second,
+    /// tracking evaluation, kept off the request path (its time becomes `explainNs`).
+    public var explain: (@Sendable () -> Explanation?)?
     /// Strings that must never be written (the request's raw token): erased wherever they occur.
     public var credentials: [String]
     /// The encoding of `input.token` shared by every record of the same verified token (one per

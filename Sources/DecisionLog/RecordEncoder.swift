@@ -30,6 +30,13 @@ public struct RecordEncoder {
     }
 
     func prepare(_ record: DecisionRecord) -> Prepared {
+        var record = record
+        if record.explanation == nil, let explain = record.explain {
+            var made: Explanation?
+            let took = ContinuousClock().measure { made = explain() }
+            record.explanation = made
+            record.explainNs = took.components.seconds * 1_000_000_000 + took.components.attoseconds / 1_000_000_000
+        }
         var values = MaskedValues(input: record.input, result: record.result)
         Masking.apply(masks, to: &values)
         let reasons = record.reasons.map { CredentialScrubber.redact($0, credentials: record.credentials) }

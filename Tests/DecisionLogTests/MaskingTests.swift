@@ -61,6 +61,24 @@ import Testing
         #expect(out["input"]?["token"]?["payload"]?["sub"] == .string("alice"))
     }
 
+    /// A denial's explanation can be left to the writer: made when the record is encoded, with
+    /// its time, the same as one made on the request path.
+    @Test func anExplanationLeftToTheWriterIsMadeThereWithItsTime() throws {
+        let query = try PreparedQuery(policy: try PolicyEngine.compile(modules: [("t.rego", "package t\n\nallow if input.x == 1\n")]),
+                                      query: "data.t.allow")
+        let input = json(#"{"x": 2}"#)
+        var lazy = sampleRecord(allowed: false, input: input)
+        lazy.explain = { query.explain(input: input, alsoRule: "allow") }
+        var eager = lazy
+        eager.explain = nil
+        eager.explanation = query.explain(input: input, alsoRule: "allow")
+        let made = Self.encode(lazy), given = Self.encode(eager)
+        #expect(made["explanation"] != nil)
+        #expect(made["explanation"] == given["explanation"])
+        #expect(made["metrics"]?["timer_rego_explain_ns"] != nil)
+        #expect(given["metrics"]?["timer_rego_explain_ns"] == nil)
+    }
+
     @Test func maskingNeverMutatesTheOriginal() throws {
         let input = json(#"{"user": {"ssn": "123"}, "path": "/x"}"#)
         let record = sampleRecord(input: input)

@@ -96,25 +96,23 @@ enum Authorization {
     }
 
     /// The request's decision record (DESIGN.md, "Decision records"), written when the response
-    /// is known. A decision reused from the connection's cache has no evaluation time. A denial also says which rule bodies were tried and where each failed: a second,
-    /// tracking evaluation, paid only by denials.
+    /// is known. A decision reused from the connection's cache has no evaluation time. A denial
+    /// also says which rule bodies were tried and where each failed: a second, tracking
+    /// evaluation, paid only by denials and run by the log's writer thread.
     private static func record(_ ctx: RequestContext, route: RuntimeRoute, query: PreparedQuery, input: Value, options: EvalOptions,
                                decision: PolicyDecision, status: Int, enforced: Bool, revision: String, evalNs: Int64?) {
-        var explanation: Explanation?
-        var explainNs: Int64?
-        if !decision.allow {
-            let started = NIODeadline.now()
-            explanation = query.explain(input: input, options: options, alsoRule: "allow")
-            explainNs = (NIODeadline.now() - started).nanoseconds
-        }
         var record = DecisionRecord(
             timestampNs: ctx.startWallNanos, requestID: ctx.requestID, route: route.id, stage: .authz,
             query: route.policyQuery, input: input, result: decision.result, revision: revision,
             status: decision.allow ? 0 : status, allowed: decision.allow, enforced: enforced, reasons: decision.reasons,
-            error: decision.error, evalNs: evalNs, explainNs: explainNs,
+            error: decision.error, evalNs: evalNs,
             handlerNs: Int64(NIODeadline.now().uptimeNanoseconds - ctx.start.uptimeNanoseconds),
-            explanation: explanation, credentials: ctx.token.map { [String($0)] } ?? [])
+            credentials: ctx.token.map { [String($0)] } ?? [])
         record.tokenEncoding = ctx.identity?.logEncoding
+        if !decision.allow {
+            // Made by the log's writer thread, off the request path.
+            record.explain = { query.explain(input: input, options: options, alsoRule: "allow") }
+        }
         ctx.decisionRecord = record
     }
 }
