@@ -256,6 +256,7 @@ final class ProxyExchange {
         guard phase == .responding else { return }
         if !requestEndSent && upstreamKeepAlive && connection != nil && front.mayDrain(ctx) {
             phase = .draining
+            connection?.handler.resumeReading()  // paused by a slow client, it must read its next exchange
             armReadTimeout()
             front.responseEndedBeforeRequest(ctx)
             return
