@@ -859,8 +859,10 @@ def main():
     finally:
         if bench:
             bench.stop()
-        if os.environ.get("KEEP_BENCH_WORK"): print(f"kept {work}", file=sys.stderr)
-        else: shutil.rmtree(work, ignore_errors=True)
+        if os.environ.get("KEEP_BENCH_WORK"):  # the servers' configurations and logs, to look into a failed run
+            print(f"gateway-bench: kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
