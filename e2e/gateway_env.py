@@ -32,6 +32,18 @@ def free_port() -> int:
 _LIVE: set[subprocess.Popen] = set()
 
 
+def wait_port(port: int, timeout: float = 10):
+    """Returns once something accepts connections on 127.0.0.1:`port`; raises after `timeout`."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing accepts connections on port {port}")
+
+
 def spawn(args: list[str], log, env: dict | None = None, cwd=None) -> subprocess.Popen:
     """Starts a process in its own process group (so `stop` reaches its children too), output to `log`."""
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True)

@@ -4,7 +4,6 @@ client connections kept across answers the gateway gives before it read the requ
 import concurrent.futures
 import http.server
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -13,7 +12,7 @@ import pytest
 import requests
 
 from conftest import binary_path
-from gateway_env import Gateway, free_port, spawn, stop
+from gateway_env import Gateway, free_port, spawn, stop, wait_port
 from test_gateway import POLICY_DIR
 
 # One event loop: upstream pools are per loop, and the tests count upstream connections.
@@ -151,13 +150,7 @@ def http10(served_dir, tmp_path_factory):
     port = free_port()
     log = open(tmp_path_factory.mktemp("h10") / "server.log", "w")
     process = spawn([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(served_dir)], log)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    wait_port(port)
     yield port
     stop(process)
     log.close()

@@ -13,10 +13,9 @@ final class ClientResponseWriter {
     private(set) var framing = HeaderRules.ClientFraming.none
     private var heldHead: ByteBuffer?
 
-    /// The head of the upstream's final response, held. Returns the framing the client gets
-    /// (`.close`: the connection ends the body).
-    func head(_ upstream: UpstreamResponseHead, ctx: RequestContext, context: ChannelHandlerContext,
-                       scratch: inout [UInt8]) -> HeaderRules.ClientFraming {
+    /// The head of the upstream's final response, held (a body framed by the close ends the
+    /// connection: `ctx.keepAlive` turns false).
+    func head(_ upstream: UpstreamResponseHead, ctx: RequestContext, context: ChannelHandlerContext, scratch: inout [UInt8]) {
         framing = HeaderRules.clientFraming(upstream, clientVersion: ctx.head.version)
         if framing == .close { ctx.keepAlive = false }
         var room = 0
@@ -26,7 +25,6 @@ final class ClientResponseWriter {
                                        into: &out, scratch: &scratch)
         writeHeld(context)
         heldHead = out
-        return framing
     }
 
     func body(_ body: ByteBuffer, context: ChannelHandlerContext) {

@@ -446,7 +446,7 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler, Exchang
     func writeResponseHead(_ upstream: UpstreamResponseHead, ctx: RequestContext) {
         guard let context else { return }
         ctx.responseStatus = upstream.status
-        _ = response.head(upstream, ctx: ctx, context: context, scratch: &pool(context).headScratch)
+        response.head(upstream, ctx: ctx, context: context, scratch: &pool(context).headScratch)
     }
 
     /// A 1xx other than 101 (`100 Continue`): passed on at once.
@@ -496,14 +496,6 @@ final class FrontHandler: ChannelDuplexHandler, RemovableChannelHandler, Exchang
         guard let context else { return }
         if let rest = endResponse(ctx) { context.write(wrapOutboundOut(rest), promise: nil) }
         context.flush()
-    }
-
-    /// Whether the rest of `ctx`'s body is small enough to send upstream after the response
-    /// ended (`limits.discard_body_bytes`), which keeps the upstream connection, rather than
-    /// closing it.
-    func mayDrain(_ ctx: RequestContext) -> Bool {
-        let limit = ctx.config.configuration.limits.discardBodyBytes
-        return ctx.contentLength.map { $0 - ctx.bodyBytesReceived <= limit } ?? true
     }
 
     /// What is left of the response, once (ClientResponseWriter.end); metrics counted.

@@ -13,8 +13,6 @@ protocol ExchangeClient: AnyObject {
     func exchangeFinished(_ ctx: RequestContext)
     /// The response ended before the request body did (the exchange then drains it upstream).
     func responseEndedBeforeRequest(_ ctx: RequestContext)
-    /// Whether what is left of the request body may still be sent upstream after the response.
-    func mayDrain(_ ctx: RequestContext) -> Bool
     /// The exchange failed after the response started: only a close can tell the client.
     func abortConnection()
     func reject(_ ctx: RequestContext, _ error: GatewayError, forceClose: Bool)
@@ -252,9 +250,16 @@ final class ProxyExchange {
         front.startTunnel(ctx, response: head, upstream: connection, route: route)
     }
 
+    /// What is left of the request body may still go upstream after the response ended
+    /// (`limits.discard_body_bytes`), which keeps the upstream connection, rather than closing it.
+    private var restOfBodyIsSmall: Bool {
+        let limit = ctx.config.configuration.limits.discardBodyBytes
+        return ctx.contentLength.map { $0 - ctx.bodyBytesReceived <= limit } ?? true
+    }
+
     func upstreamEnd() {
         guard phase == .responding else { return }
-        if !requestEndSent && upstreamKeepAlive && connection != nil && front.mayDrain(ctx) {
+        if !requestEndSent && upstreamKeepAlive && connection != nil && restOfBodyIsSmall {
             phase = .draining
             connection?.handler.resumeReading()  // paused by a slow client, it must read its next exchange
             armReadTimeout()
